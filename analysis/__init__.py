@@ -1,0 +1,1 @@
+"""analysis part of the seatwatch data flow (see DESIGN.md)."""

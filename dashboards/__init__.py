@@ -1,0 +1,1 @@
+"""dashboards part of the seatwatch data flow (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""firmware_bridge part of the seatwatch data flow (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""ingest part of the seatwatch data flow (see DESIGN.md)."""

@@ -1,0 +1,5 @@
+"""Allow ``python -m seatwatch``."""
+
+from seatwatch.cli import main
+
+raise SystemExit(main())

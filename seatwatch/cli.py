@@ -1,0 +1,79 @@
+"""The one ``seatwatch`` command line.
+
+Each subcommand lives in the part of the data flow it belongs to and is imported only when it runs, so
+``seatwatch validate`` does not pay for scipy and ``--help`` stays instant. A command module exposes
+``add_arguments(parser)`` and ``run(args) -> int``; the table below is the single place that names them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from seatwatch import __version__
+
+
+class Command(NamedTuple):
+    """One subcommand: its help line and the module that implements it (None: not built yet)."""
+
+    help: str
+    module: str | None
+
+
+COMMANDS: dict[str, Command] = {
+    "validate": Command("check a site file and report every problem in it", "seatwatch.validate_command"),
+    "bridge": Command("read a bridge's sensors and publish readings over MQTT", None),
+    "ingest": Command("store readings from MQTT in InfluxDB, calibrated and tagged by seat", None),
+    "analyze": Command("compute per-seat compliance and write it to InfluxDB", None),
+    "report": Command("write a compliance snapshot report (HTML, JSON, CSV)", None),
+    "dashboards": Command("push or export the Grafana dashboards", None),
+    "calibrate": Command("calibrate a sensor on site and keep the record", None),
+    "level": Command("measure sound levels (LAeq, LAFmax, ...) of a WAV file", None),
+    "simulate": Command("run simulated sensors on pseudo-terminals", None),
+    "demo": Command("run the whole pipeline on this machine with simulated sensors", None),
+}
+
+EXIT_USAGE = 2
+
+
+def _command_parser(name: str) -> argparse.ArgumentParser:
+    """Build only the parser for ``name`` so one command's imports never slow down another's."""
+    parser = argparse.ArgumentParser(prog=f"seatwatch {name}", description=COMMANDS[name].help)
+    module = COMMANDS[name].module
+    if module is not None:
+        importlib.import_module(module).add_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        # Top-level help, --version, or an unknown command: argparse prints and exits.
+        parser = _top_parser()
+        parser.parse_args(argv)
+        parser.print_help()
+        return EXIT_USAGE
+    name = argv[0]
+    command = COMMANDS[name]
+    args = _command_parser(name).parse_args(argv[1:])
+    if command.module is None:
+        print(f"seatwatch {name}: not built yet in this version ({__version__}).", file=sys.stderr)
+        return EXIT_USAGE
+    return int(importlib.import_module(command.module).run(args))
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    """The top-level parser lists the commands without importing any of them."""
+    parser = argparse.ArgumentParser(
+        prog="seatwatch",
+        description="Per-seat noise and light compliance for customer service centres.",
+        epilog="Run 'seatwatch COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"seatwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        sub.add_parser(name, help=command.help)
+    return parser

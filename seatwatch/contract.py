@@ -1,0 +1,236 @@
+"""The MQTT reading contract (DESIGN.md § Contracts / MQTT), shared by bridge and ingest.
+
+A bridge builds readings with :class:`Reading` and :func:`encode`; ingest turns any payload back into
+readings with :func:`parse_payload`, which never raises: every element of a payload is either a valid
+:class:`Reading` or a :class:`Rejected` with a machine-readable reason (counted by ingest, stored in the
+``rejects`` measurement) and a human detail naming the key at fault.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+VERSION = 1
+MAX_PAYLOAD_BYTES = 64 * 1024
+EPOCH_2020_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z: a bridge clock before this is wrong
+MAX_FUTURE_MS = 5 * 60 * 1000
+TOPIC_ROOT = "seatwatch/v1"
+
+# Physical ranges: beyond them the number is a fault, not a measurement.
+NOISE_RANGE_DB = (0.0, 160.0)  # dB re 20 µPa; 160 dB is beyond any workplace and any MEMS microphone
+LUX_RANGE = (0.0, 200_000.0)  # direct summer sunlight is ~120 klx
+DUR_RANGE_S = (0.001, 3600.0)
+
+REASONS = (
+    "too_large",
+    "bad_json",
+    "not_object",
+    "missing_key",
+    "wrong_type",
+    "not_finite",
+    "out_of_range",
+    "bad_version",
+    "clock_past",
+    "clock_future",
+    "sensor_mismatch",
+    "unknown_sensor",
+    "not_installed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One interval's levels from one sensor: noise in dB(A) and/or light in lx, as the device measured."""
+
+    sensor: str
+    seq: int
+    ts: int  # interval start, epoch milliseconds UTC
+    dur: float  # seconds
+    laeq: float | None = None
+    lafmax: float | None = None
+    lafmin: float | None = None
+    lux: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "v": VERSION,
+            "sensor": self.sensor,
+            "seq": self.seq,
+            "ts": self.ts,
+            "dur": self.dur,
+        }
+        if self.laeq is not None:
+            noise = {"laeq": self.laeq}
+            if self.lafmax is not None:
+                noise["lafmax"] = self.lafmax
+            if self.lafmin is not None:
+                noise["lafmin"] = self.lafmin
+            doc["noise"] = noise
+        if self.lux is not None:
+            doc["light"] = {"lux": self.lux}
+        for key, value in self.extra.items():
+            doc.setdefault(key, value)
+        return doc
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A payload element refused: ``reason`` is one of :data:`REASONS`; ``detail`` says what and where."""
+
+    reason: str
+    detail: str
+    sensor: str | None = None
+    raw: str = ""
+
+
+def encode(readings: Reading | list[Reading]) -> bytes:
+    """The JSON payload for one reading (an object) or several (an array)."""
+    doc = readings.to_json() if isinstance(readings, Reading) else [r.to_json() for r in readings]
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
+
+
+def reading_topic(site: str, sensor: str) -> str:
+    return f"{TOPIC_ROOT}/{site}/{sensor}/reading"
+
+
+def batch_topic(site: str, bridge: str) -> str:
+    return f"{TOPIC_ROOT}/{site}/_bridge/{bridge}/readings"
+
+
+def sensor_status_topic(site: str, sensor: str) -> str:
+    return f"{TOPIC_ROOT}/{site}/{sensor}/status"
+
+
+def bridge_status_topic(site: str, bridge: str) -> str:
+    return f"{TOPIC_ROOT}/{site}/_bridge/{bridge}/status"
+
+
+def reading_subscriptions(site: str) -> list[str]:
+    """Topic filters that carry a site's readings: per-sensor topics and bridge batches."""
+    return [f"{TOPIC_ROOT}/{site}/+/reading", f"{TOPIC_ROOT}/{site}/_bridge/+/readings"]
+
+
+def topic_sensor(topic: str) -> str | None:
+    """The sensor named by a per-sensor reading topic; None for a bridge batch topic."""
+    parts = topic.split("/")
+    if len(parts) == 5 and parts[4] == "reading" and not parts[3].startswith("_"):
+        return parts[3]
+    return None
+
+
+def parse_payload(
+    payload: bytes, *, topic: str = "", now_ms: int | None = None
+) -> tuple[list[Reading], list[Rejected]]:
+    """Parse a reading or an array of readings. Never raises; bad elements come back as :class:`Rejected`.
+
+    ``topic`` is used to check that a per-sensor topic carries only that sensor's readings.
+    """
+    raw = payload[:512].decode("utf-8", errors="replace")
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        return [], [
+            Rejected("too_large", f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}", raw=raw)
+        ]
+    try:
+        doc = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        return [], [Rejected("bad_json", f"payload is not JSON: {exc}", raw=raw)]
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    expected_sensor = topic_sensor(topic) if topic else None
+    elements = doc if isinstance(doc, list) else [doc]
+    readings: list[Reading] = []
+    rejected: list[Rejected] = []
+    for index, element in enumerate(elements):
+        where = f"[{index}]." if isinstance(doc, list) else ""
+        result = _parse_one(element, where, now, expected_sensor)
+        if isinstance(result, Reading):
+            readings.append(result)
+        else:
+            rejected.append(result)
+    return readings, rejected
+
+
+class _Refusal(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _parse_one(element: Any, where: str, now_ms: int, expected_sensor: str | None) -> Reading | Rejected:
+    sensor = element.get("sensor") if isinstance(element, dict) else None
+    sensor = sensor if isinstance(sensor, str) else None
+    try:
+        if not isinstance(element, dict):
+            what = where.rstrip(".") or "payload"
+            raise _Refusal("not_object", f"{what} is a {type(element).__name__}, not a reading object")
+        version = _field(element, "v", int, where)
+        if version != VERSION:
+            raise _Refusal("bad_version", f"{where}v is {version}; this ingest understands v={VERSION}")
+        sensor_id = _field(element, "sensor", str, where)
+        if not sensor_id or "/" in sensor_id or "+" in sensor_id or "#" in sensor_id:
+            raise _Refusal("wrong_type", f"{where}sensor {sensor_id!r} is not a sensor id")
+        if expected_sensor is not None and sensor_id != expected_sensor:
+            raise _Refusal(
+                "sensor_mismatch", f"{where}sensor {sensor_id!r} published on {expected_sensor!r}'s topic"
+            )
+        seq = _field(element, "seq", int, where)
+        if seq < 0:
+            raise _Refusal("out_of_range", f"{where}seq {seq} is negative")
+        ts = _field(element, "ts", int, where)
+        if ts < EPOCH_2020_MS:
+            raise _Refusal("clock_past", f"{where}ts {ts} is before 2020: the sending clock is wrong")
+        if ts > now_ms + MAX_FUTURE_MS:
+            raise _Refusal("clock_future", f"{where}ts {ts} is {(ts - now_ms) / 1000:.0f} s in the future")
+        dur = _number(element, "dur", where, DUR_RANGE_S)
+        noise = element.get("noise")
+        light = element.get("light")
+        if noise is None and light is None:
+            raise _Refusal("missing_key", f"{where}has neither 'noise' nor 'light'")
+        laeq = lafmax = lafmin = lux = None
+        if noise is not None:
+            if not isinstance(noise, dict):
+                raise _Refusal("wrong_type", f"{where}noise must be an object, not {type(noise).__name__}")
+            laeq = _number(noise, "laeq", f"{where}noise.", NOISE_RANGE_DB)
+            lafmax = _number(noise, "lafmax", f"{where}noise.", NOISE_RANGE_DB, required=False)
+            lafmin = _number(noise, "lafmin", f"{where}noise.", NOISE_RANGE_DB, required=False)
+            if lafmax is not None and lafmin is not None and lafmin > lafmax:
+                raise _Refusal("out_of_range", f"{where}noise.lafmin {lafmin} is above lafmax {lafmax}")
+        if light is not None:
+            if not isinstance(light, dict):
+                raise _Refusal("wrong_type", f"{where}light must be an object, not {type(light).__name__}")
+            lux = _number(light, "lux", f"{where}light.", LUX_RANGE)
+        known = {"v", "sensor", "seq", "ts", "dur", "noise", "light"}
+        extra = {k: v for k, v in element.items() if k not in known}
+        return Reading(sensor_id, seq, ts, dur, laeq, lafmax, lafmin, lux, extra)
+    except _Refusal as refusal:
+        raw = json.dumps(element, default=str)[:512] if not isinstance(element, str) else element[:512]
+        return Rejected(refusal.reason, refusal.detail, sensor, raw)
+
+
+def _field(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in doc:
+        raise _Refusal("missing_key", f"{where}{key} is missing")
+    value = doc[key]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        expected = "a number" if isinstance(kind, tuple) else kind.__name__
+        raise _Refusal("wrong_type", f"{where}{key} must be {expected}, not {type(value).__name__}")
+    return value
+
+
+def _number(
+    doc: dict[str, Any], key: str, where: str, bounds: tuple[float, float], required: bool = True
+) -> float | None:
+    if key not in doc and not required:
+        return None
+    value = float(_field(doc, key, (int, float), where))
+    if not math.isfinite(value):
+        raise _Refusal("not_finite", f"{where}{key} is {value}")
+    low, high = bounds
+    if not low <= value <= high:
+        raise _Refusal("out_of_range", f"{where}{key} {value} is outside {low:g}..{high:g}")
+    return value

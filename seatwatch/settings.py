@@ -1,0 +1,112 @@
+"""Service settings: the site file's ``[services]`` table, overridden by the environment.
+
+The environment wins so that one site file serves a laptop, CI and production. Secrets (MQTT password,
+InfluxDB token, Grafana token) come only from the environment or from files named in the site file; the
+:class:`Services` object never shows them in ``repr`` or logs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seatwatch.config_errors import ConfigError, Problem
+
+DEFAULTS = {
+    "mqtt_url": "mqtt://127.0.0.1:1883",
+    "influx_url": "http://127.0.0.1:8086",
+    "influx_db": "seatwatch",
+    "influx_api": "auto",
+    "influx_org": "seatwatch",
+    "grafana_folder": "seatwatch",
+    "state_dir": "/var/lib/seatwatch",
+}
+ENV = {
+    "mqtt_url": "SEATWATCH_MQTT_URL",
+    "mqtt_username": "SEATWATCH_MQTT_USERNAME",
+    "mqtt_ca_file": "SEATWATCH_MQTT_CA_FILE",
+    "influx_url": "SEATWATCH_INFLUX_URL",
+    "influx_db": "SEATWATCH_INFLUX_DB",
+    "influx_api": "SEATWATCH_INFLUX_API",
+    "influx_org": "SEATWATCH_INFLUX_ORG",
+    "grafana_url": "SEATWATCH_GRAFANA_URL",
+    "grafana_folder": "SEATWATCH_GRAFANA_FOLDER",
+    "state_dir": "SEATWATCH_STATE_DIR",
+}
+# secret name -> (environment variable, site-file key naming a file that holds it)
+SECRETS = {
+    "mqtt_password": ("SEATWATCH_MQTT_PASSWORD", "mqtt_password_file"),
+    "influx_token": ("SEATWATCH_INFLUX_TOKEN", "influx_token_file"),
+    "grafana_token": ("SEATWATCH_GRAFANA_TOKEN", "grafana_token_file"),
+}
+
+
+@dataclass(frozen=True)
+class Services:
+    mqtt_url: str
+    influx_url: str
+    influx_db: str
+    influx_api: str
+    influx_org: str
+    state_dir: Path
+    grafana_folder: str
+    mqtt_username: str | None = None
+    mqtt_ca_file: str | None = None
+    grafana_url: str | None = None
+    mqtt_password: str | None = field(default=None, repr=False)
+    influx_token: str | None = field(default=None, repr=False)
+    grafana_token: str | None = field(default=None, repr=False)
+
+    @property
+    def mqtt_tls(self) -> bool:
+        return self.mqtt_url.startswith(("mqtts://", "ssl://"))
+
+    @property
+    def mqtt_host_port(self) -> tuple[str, int]:
+        rest = self.mqtt_url.split("://", 1)[-1].split("/", 1)[0]
+        host, _, port = rest.rpartition(":")
+        if not host:
+            return rest, 8883 if self.mqtt_tls else 1883
+        return host.strip("[]"), int(port)
+
+
+def load_services(
+    table: Mapping[str, Any], env: Mapping[str, str] | None = None, base: Path | None = None
+) -> Services:
+    """Merge defaults, the site's ``[services]`` table and the environment (which wins).
+
+    ``base`` is the site file's folder: relative ``*_file`` paths are taken from there.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, Any] = dict(DEFAULTS)
+    values.update({k: v for k, v in table.items() if not k.endswith("_file") or k == "mqtt_ca_file"})
+    for key, var in ENV.items():
+        if env.get(var):
+            values[key] = env[var]
+    for secret, (var, file_key) in SECRETS.items():
+        values[secret] = _secret(env.get(var), table.get(file_key), file_key, base)
+    if values.get("mqtt_ca_file") and base and not Path(values["mqtt_ca_file"]).is_absolute():
+        values["mqtt_ca_file"] = str(base / values["mqtt_ca_file"])
+    values["state_dir"] = Path(values["state_dir"])
+    known = {f for f in Services.__dataclass_fields__}
+    return Services(**{k: v for k, v in values.items() if k in known})
+
+
+def _secret(from_env: str | None, file_name: str | None, file_key: str, base: Path | None) -> str | None:
+    if from_env:
+        return from_env
+    if not file_name:
+        return None
+    path = Path(file_name)
+    if base and not path.is_absolute():
+        path = base / path
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        # Name the file and the key, never the content.
+        raise ConfigError(
+            [Problem(str(path), f"services.{file_key}", f"cannot read secret file: {exc.strerror}")]
+        ) from exc
