@@ -19,6 +19,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from seatwatch.contract import TOPIC_ROOT
+from seatwatch.influxql import InfluxQLClient, quote_string
+from seatwatch.line_protocol import line
+
+MEASUREMENT = "calibration"
 
 
 @dataclass(frozen=True)
@@ -127,3 +131,27 @@ class CalibrationBook:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+def record_line(site: str, record: CalibrationRecord) -> str:
+    """The ``calibration`` point for a record (docs/contracts.md): timestamp = performed_at, so writing the
+    same record twice is idempotent."""
+    fields: dict[str, float | int | bool | str | None] = {
+        "id": record.id,
+        "method": record.method,
+        "offset_db": record.offset_db,
+        "gain": record.gain,
+        "valid_until_ms": int(record.valid_until.timestamp() * 1000),
+        "operator": record.operator,
+        "drift": record.drift,
+        "drift_flagged": record.drift_flagged,
+        "record": record.to_json(),
+    }
+    tags = {"site": site, "sensor": record.sensor, "quantity": record.quantity}
+    return line(MEASUREMENT, tags, fields, int(record.performed_at.timestamp() * 1_000_000_000))
+
+
+def load_records(client: InfluxQLClient, site: str) -> CalibrationBook:
+    """Every record of ``site`` stored in the ``calibration`` measurement."""
+    series = client.query(f'SELECT "record" FROM "{MEASUREMENT}" WHERE "site" = {quote_string(site)}')
+    return CalibrationBook([CalibrationRecord.from_json(row["record"]) for s in series for row in s.rows()])
