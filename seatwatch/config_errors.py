@@ -74,7 +74,7 @@ class TomlLocator:
         """The line of ``path``, or of the nearest enclosing key or table that is written in the file."""
         parts = [m.group(0) for m in _PATH_PART.finditer(path)]
         for cut in range(len(parts), 0, -1):
-            table, key = ".".join(parts[: cut - 1]), parts[cut - 1]
+            table, key = ".".join(parts[: cut - 1]), parts[cut - 1].split("[", 1)[0]
             if (table, key) in self._lines:
                 return self._lines[(table, key)]
             whole = ".".join(parts[:cut])

@@ -76,7 +76,9 @@ class OccupiedHours:
 
     def intervals(self, start: datetime, end: datetime) -> list[Interval]:
         """Occupied time within [start, end) as merged, sorted UTC intervals."""
-        _require_aware(start, end)
+        # In UTC, so that durations are real seconds: Python subtracts two datetimes that share a tzinfo
+        # on the wall clock, which would give a DST-change day 24 hours.
+        start, end = _utc(start), _utc(end)
         local_first = start.astimezone(self.timezone).date() - timedelta(days=1)
         local_last = end.astimezone(self.timezone).date()
         raw: list[Interval] = []
@@ -91,7 +93,7 @@ class OccupiedHours:
 
     def unoccupied_intervals(self, start: datetime, end: datetime) -> list[Interval]:
         """The complement of :meth:`intervals` within [start, end)."""
-        return complement(self.intervals(start, end), start, end)
+        return complement(self.intervals(start, end), _utc(start), _utc(end))
 
     def is_occupied(self, t: datetime) -> bool:
         return any(a <= t < b for a, b in self.intervals(t, t + timedelta(microseconds=1)))
@@ -140,7 +142,7 @@ def total_seconds(intervals: Iterable[Interval]) -> float:
     return sum((b - a).total_seconds() for a, b in intervals)
 
 
-def _require_aware(*moments: datetime) -> None:
-    for t in moments:
-        if t.tzinfo is None:
-            raise ValueError(f"{t.isoformat()} has no time zone; seatwatch works in aware datetimes")
+def _utc(t: datetime) -> datetime:
+    if t.tzinfo is None:
+        raise ValueError(f"{t.isoformat()} has no time zone; seatwatch works in aware datetimes")
+    return t.astimezone(UTC)

@@ -329,19 +329,20 @@ class _SiteReader:
             if ident is not None and ident not in out and zone in zones and x is not None and y is not None:
                 out[ident] = Seat(ident, zone, x, y, proxy)
         self.unique(ids, "seat")
+        raw_seats = {raw["id"]: raw for _, raw in self.records("seats") if isinstance(raw.get("id"), str)}
         for where, raw in self.records("seats"):
             proxy = raw.get("proxy_seat")
             if not isinstance(proxy, str):
                 continue
-            if proxy not in out:
+            if proxy not in raw_seats:
                 self.p.add(f"{where}.proxy_seat", f"unknown seat {proxy!r}")
-            elif out[proxy].proxy_seat is not None:
+            elif proxy == raw.get("id"):
+                self.p.add(f"{where}.proxy_seat", "a seat cannot be its own proxy")
+            elif raw_seats[proxy].get("proxy_seat") is not None:
                 self.p.add(
                     f"{where}.proxy_seat",
                     f"seat {proxy!r} itself uses a proxy; name the seat with the sensor",
                 )
-            elif proxy == raw.get("id"):
-                self.p.add(f"{where}.proxy_seat", "a seat cannot be its own proxy")
         return out
 
     def read_sensors(self, bridges: dict[str, Bridge]) -> dict[str, Sensor]:
