@@ -26,12 +26,16 @@ class Command(NamedTuple):
 COMMANDS: dict[str, Command] = {
     "validate": Command("check a site file and report every problem in it", "seatwatch.validate_command"),
     "bridge": Command("read a bridge's sensors and publish readings over MQTT", None),
-    "ingest": Command("store readings from MQTT in InfluxDB, calibrated and tagged by seat", None),
-    "analyze": Command("compute per-seat compliance and write it to InfluxDB", None),
-    "report": Command("write a compliance snapshot report (HTML, JSON, CSV)", None),
+    "ingest": Command("store MQTT readings in InfluxDB, calibrated and tagged by seat", None),
+    "analyze": Command(
+        "compute per-seat compliance and write it to InfluxDB", None
+    ),
+    "report": Command(
+        "write a compliance snapshot report (HTML, JSON, CSV)", None
+    ),
     "dashboards": Command("push or export the Grafana dashboards", None),
     "calibrate": Command("calibrate a sensor on site and keep the record", None),
-    "level": Command("measure sound levels (LAeq, LAFmax, ...) of a WAV file", None),
+    "level": Command("measure sound levels (LAeq, LAFmax, ...) of a WAV file", "analysis.level_command"),
     "simulate": Command("run simulated sensors on pseudo-terminals", None),
     "demo": Command("run the whole pipeline on this machine with simulated sensors", None),
 }

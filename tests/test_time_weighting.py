@@ -1,0 +1,86 @@
+"""Time weightings F and S: exponential response, streaming, and IEC 61672-1:2013 toneburst response."""
+
+import numpy as np
+import pytest
+
+from analysis.acoustics.meter import SoundLevelMeter
+from analysis.acoustics.time_weighting import FAST_S, SLOW_S, TimeWeighting
+
+FS = 48000
+
+
+@pytest.mark.parametrize("tau", [FAST_S, SLOW_S])
+def test_step_response_reaches_one_minus_1_over_e_after_tau(tau):
+    y = TimeWeighting(tau, FS).process(np.ones(int(2 * tau * FS), dtype=np.float32))
+    # float32 rounding over 48,000 steps of S leaves about 1e-3 (0.004 dB); F about 1e-4.
+    assert y[round(tau * FS) - 1] == pytest.approx(1 - np.exp(-1), rel=1e-3)
+
+
+@pytest.mark.parametrize(("tau", "decay_db_per_s"), [(FAST_S, 34.7), (SLOW_S, 4.3)])
+def test_decay_rate_is_the_standards(tau, decay_db_per_s):
+    weighting = TimeWeighting(tau, FS, initial_mean_square=1.0)
+    y = weighting.process(np.zeros(FS // 2, dtype=np.float32))
+    rate = -10 * np.log10(y[-1]) / (y.size / FS)
+    assert rate == pytest.approx(decay_db_per_s, abs=0.05)
+
+
+def test_matches_the_plain_recursion_sample_by_sample():
+    x2 = np.random.default_rng(4).standard_normal(FS // 4) ** 2
+    a = np.exp(-1 / (FAST_S * FS))
+    expected = np.empty_like(x2)
+    y = 0.5
+    for n, value in enumerate(x2):  # the defining equation, in float64
+        y = a * y + (1 - a) * value
+        expected[n] = y
+    result = TimeWeighting(FAST_S, FS, initial_mean_square=0.5).process(x2)
+    assert np.allclose(result, expected, rtol=2e-5, atol=0)
+
+
+def test_steady_input_from_a_matching_initial_state_stays_put():
+    y = TimeWeighting(FAST_S, FS, initial_mean_square=2.0).process(np.full(1000, 2.0, dtype=np.float32))
+    assert np.allclose(y, 2.0, rtol=1e-6)
+
+
+def test_chunks_give_the_results_of_the_whole_stream_to_float32_rounding():
+    x2 = np.random.default_rng(5).standard_normal(3 * FS).astype(np.float32) ** 2
+    whole = TimeWeighting(FAST_S, FS).process(x2)
+    weighting = TimeWeighting(FAST_S, FS)
+    cuts = [0, 7, 4800, 4801, 100000, 3 * FS]
+    chunks = [weighting.process(x2[a:b]) for a, b in zip(cuts, cuts[1:], strict=False)]
+    # Blocks of 64 fall differently when the chunks do, so agreement is to rounding, not bit for bit.
+    assert np.allclose(np.concatenate(chunks), whole, rtol=1e-5, atol=0)
+
+
+def test_bad_time_constant_is_refused():
+    with pytest.raises(ValueError):
+        TimeWeighting(0.0, FS)
+
+
+def _max_level(x: np.ndarray, slow: bool) -> float:
+    intervals = SoundLevelMeter(FS, 94.0, interval_s=1.0).process(x)
+    return max(i.lasmax if slow else i.lafmax for i in intervals)
+
+
+# IEC 61672-1:2013 Table 4: 4 kHz toneburst response relative to the steady level,
+# δref = 10·lg(1 − e^(−Tb/τ)), and class 1 acceptance limits (upper, lower).
+TONEBURSTS_F = [(1000, 0.0, 0.5, -0.5), (200, -1.0, 0.5, -0.5), (10, -11.1, 1.0, -1.0), (2, -18.0, 1.0, -1.5),
+                (0.25, -27.0, 1.0, -3.0)]  # fmt: skip
+TONEBURSTS_S = [(1000, -2.0, 0.5, -0.5), (200, -7.4, 0.5, -0.5), (2, -27.0, 1.0, -1.5)]
+
+
+@pytest.mark.parametrize(("slow", "bursts"), [(False, TONEBURSTS_F), (True, TONEBURSTS_S)])
+def test_toneburst_response(slow, bursts):
+    tau = SLOW_S if slow else FAST_S
+    t = np.arange(4 * FS) / FS
+    tone = (0.1 * np.sin(2 * np.pi * 4000 * t)).astype(np.float32)
+    steady = _max_level(tone, slow)
+    for duration_ms, table_db, upper, lower in bursts:
+        burst = np.zeros_like(tone)
+        n = round(duration_ms * FS / 1000)  # whole cycles of 4 kHz (12 samples), from a zero crossing
+        burst[FS : FS + n] = tone[:n]
+        deviation = _max_level(burst, slow) - steady - table_db
+        assert lower <= deviation <= upper, (duration_ms, deviation)
+        # The exponential is exact: within 0.2 dB of the unrounded formula (a 0.25 ms burst spreads its
+        # energy over frequencies the A filter weighs differently, which costs it 0.13 dB).
+        exact = 10 * np.log10(1 - np.exp(-duration_ms / 1000 / tau))
+        assert abs(_max_level(burst, slow) - steady - exact) < 0.2, duration_ms
