@@ -25,7 +25,7 @@ class Command(NamedTuple):
 
 COMMANDS: dict[str, Command] = {
     "validate": Command("check a site file and report every problem in it", "seatwatch.validate_command"),
-    "bridge": Command("read a bridge's sensors and publish readings over MQTT", None),
+    "bridge": Command("read a bridge's sensors and publish readings over MQTT", "firmware_bridge.runner"),
     "ingest": Command("store MQTT readings in InfluxDB, calibrated and tagged by seat", None),
     "analyze": Command(
         "compute per-seat compliance and write it to InfluxDB", None
@@ -34,10 +34,14 @@ COMMANDS: dict[str, Command] = {
         "write a compliance snapshot report (HTML, JSON, CSV)", None
     ),
     "dashboards": Command("push or export the Grafana dashboards", None),
-    "calibrate": Command("calibrate a sensor on site and keep the record", None),
+    "calibrate": Command(
+        "calibrate a sensor on site and keep the record", None
+    ),
     "level": Command("measure sound levels (LAeq, LAFmax, ...) of a WAV file", "analysis.level_command"),
-    "simulate": Command("run simulated sensors on pseudo-terminals", None),
-    "demo": Command("run the whole pipeline on this machine with simulated sensors", None),
+    "simulate": Command("run simulated sensors on pseudo-terminals", "firmware_bridge.simulate.command"),
+    "demo": Command(
+        "run the whole pipeline on this machine with simulated sensors", None
+    ),
 }
 
 EXIT_USAGE = 2

@@ -1,0 +1,133 @@
+"""Publishing the outbox to MQTT: bridge batches at QoS 1, acknowledged readings removed, retained statuses.
+
+Delivery is at-least-once and in order: readings are handed to paho in outbox order, at most
+``max_in_flight`` batches at a time and only while connected; paho keeps un-acknowledged batches across
+reconnects and resends them first, so an outage of hours neither reorders nor repeats what was already
+handed over. A batch leaves the outbox only on its PUBACK. After a crash the outbox is published again from
+its oldest row. Statuses are retained and republished on every (re)connect; the bridge's last will marks
+it offline. TLS and username/password come from :mod:`seatwatch.settings` and are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import ssl
+import time
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from firmware_bridge.outbox import Outbox
+from seatwatch.contract import MAX_PAYLOAD_BYTES, VERSION, batch_topic, bridge_status_topic
+from seatwatch.settings import Services
+
+BATCH_READINGS = 250  # ~200 bytes each: well under the contract's 64 KiB payload limit
+FLUSH_EVERY_S = 1.0  # a part-full batch waits this long: a large floor is one message a second per bridge
+
+
+class Publisher:
+    """Owns the MQTT connection of one bridge. ``pump()`` is called from one thread (the runner's)."""
+
+    def __init__(
+        self, services: Services, site: str, bridge: str, outbox: Outbox, max_in_flight: int = 10
+    ) -> None:
+        self.site = site
+        self.bridge = bridge
+        self.outbox = outbox
+        self.max_in_flight = max_in_flight
+        self.topic = batch_topic(site, bridge)
+        self.status_topic = bridge_status_topic(site, bridge)
+        self._in_flight: dict[int, list[int]] = {}  # mid -> outbox ids
+        self._handed_up_to = 0
+        self._last_flush = 0.0
+        self._acked: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._retained: dict[str, bytes] = {}
+        self.published = 0
+        self._host, self._port = services.mqtt_host_port
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"seatwatch-bridge-{site}-{bridge}",
+            clean_session=True,
+        )
+        if services.mqtt_username:
+            self.client.username_pw_set(services.mqtt_username, services.mqtt_password)
+        if services.mqtt_tls:
+            self.client.tls_set(ca_certs=services.mqtt_ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        self.client.will_set(
+            self.status_topic, self._bridge_doc("offline", "connection lost"), qos=1, retain=True
+        )
+        self.client.max_inflight_messages_set(max_in_flight + 50)  # statuses must never wait behind batches
+        self.client.reconnect_delay_set(0.5, 10)
+        self.client.on_connect = self._on_connect
+        self.client.on_publish = self._on_publish
+
+    def start(self) -> None:
+        """Connect in the background; paho keeps retrying while the broker is down."""
+        self.client.connect_async(self._host, self._port, keepalive=15)
+        self.client.loop_start()
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Mark the bridge offline (retained) and disconnect cleanly."""
+        if self.client.is_connected():
+            info = self.client.publish(
+                self.status_topic, self._bridge_doc("offline", reason), qos=1, retain=True
+            )
+            info.wait_for_publish(timeout=2)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    @property
+    def connected(self) -> bool:
+        return self.client.is_connected()
+
+    def set_status(self, topic: str, doc: dict[str, Any]) -> None:
+        """Publish a retained status now if connected; in any case again after every reconnect."""
+        payload = json.dumps(doc, separators=(",", ":")).encode()
+        self._retained[topic] = payload
+        if self.connected:
+            self.client.publish(topic, payload, qos=1, retain=True)
+
+    def pump(self) -> None:
+        """Forget acknowledged batches; hand the next outbox rows to paho while there is room."""
+        acked: list[int] = []
+        while not self._acked.empty():
+            acked += self._in_flight.pop(self._acked.get(), [])
+        if acked:
+            self.outbox.remove(acked)
+            self.published += len(acked)
+        while self.connected and len(self._in_flight) < self.max_in_flight:
+            rows = self.outbox.take(self._handed_up_to, BATCH_READINGS)
+            if not rows or (
+                len(rows) < BATCH_READINGS and time.monotonic() - self._last_flush < FLUSH_EVERY_S
+            ):
+                return
+            payload = ("[" + ",".join(p for _, p in rows) + "]").encode()
+            if len(payload) > MAX_PAYLOAD_BYTES:  # unusually large readings: send half as many
+                rows = rows[: len(rows) // 2 or 1]
+                payload = ("[" + ",".join(p for _, p in rows) + "]").encode()
+            info = self.client.publish(self.topic, payload, qos=1)
+            self._in_flight[info.mid] = [i for i, _ in rows]
+            self._handed_up_to = rows[-1][0]
+            self._last_flush = time.monotonic()
+
+    def _bridge_doc(self, state: str, reason: str) -> bytes:
+        doc = {
+            "v": VERSION,
+            "bridge": self.bridge,
+            "state": state,
+            "reason": reason,
+            "since": int(time.time() * 1000),
+        }
+        return json.dumps(doc, separators=(",", ":")).encode()
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        if reason.is_failure:
+            return
+        for topic, payload in self._retained.items():
+            client.publish(topic, payload, qos=1, retain=True)
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
+        self._acked.put(mid)  # handled in pump(): never take our locks inside paho's network thread

@@ -1,0 +1,195 @@
+"""``seatwatch bridge --site SITE.toml --bridge ID``: run a bridge's drivers and publish what they read.
+
+One thread per reference device or audio input, one per Modbus bus; their readings meet here, where the
+host clock is checked (before 2020 it is clearly wrong: readings are refused and counted, never published
+with a false time), every reading is committed to the outbox, and the publisher drains the outbox to MQTT.
+Statuses (per sensor and for the bridge, retained) carry the error counters an installer needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import queue
+import signal
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from firmware_bridge.command_site import load_site_or_report
+from firmware_bridge.driver_config import DriverConfigError
+from firmware_bridge.drivers.audio_input import AudioInputDriver
+from firmware_bridge.drivers.modbus_rtu import ModbusBus
+from firmware_bridge.drivers.reference_serial import ReferenceSerialDriver
+from firmware_bridge.outbox import Outbox
+from firmware_bridge.publisher import Publisher
+from firmware_bridge.sensor_state import SensorState
+from seatwatch.config_errors import ConfigError
+from seatwatch.contract import EPOCH_2020_MS, VERSION, Reading, encode, sensor_status_topic
+from seatwatch.settings import load_services
+from seatwatch.site import Site
+
+log = logging.getLogger("seatwatch.bridge")
+STATUS_EVERY_S = 10.0
+
+
+class Bridge:
+    """The drivers, outbox and publisher of one bridge of a site."""
+
+    def __init__(self, site: Site, bridge: str, state_dir: Path, services_env: dict[str, str] | None = None):
+        if bridge not in site.bridges:
+            raise DriverConfigError(
+                f"bridge {bridge!r} is not in the site file (bridges: {', '.join(site.bridges)})"
+            )
+        sensors = [s for s in site.sensors_of_bridge(bridge) if s.driver != "mqtt"]
+        if not sensors:
+            raise DriverConfigError(
+                f"bridge {bridge!r} has no serial, Modbus or audio sensors in the site file"
+            )
+        self.site = site
+        self.bridge = bridge
+        self.states = {s.id: SensorState(s.id, bridge, s.driver) for s in sensors}
+        self._queue: queue.SimpleQueue[Reading] = queue.SimpleQueue()
+        self.clock_refused = 0
+        self.workers: list[tuple[str, Callable[[threading.Event], None]]] = []
+        base = site.path.parent if site.path else None
+        buses: dict[str, list] = {}
+        for sensor in sensors:
+            if sensor.driver == "reference":
+                self.workers.append(
+                    (sensor.id, ReferenceSerialDriver(sensor, self.states[sensor.id], self.emit).run)
+                )
+            elif sensor.driver == "audio":
+                self.workers.append(
+                    (sensor.id, AudioInputDriver(sensor, self.states[sensor.id], self.emit).run)
+                )
+            else:
+                buses.setdefault(str(sensor.connection.get("port")), []).append(sensor)
+        for port, members in buses.items():
+            self.workers.append((f"modbus {port}", ModbusBus(members, self.states, self.emit, base).run))
+        services = load_services(site.services, env=services_env, base=base)
+        self.outbox = Outbox(state_dir / f"outbox-{site.id}-{bridge}.sqlite")
+        self.publisher = Publisher(services, site.id, bridge, self.outbox)
+        self._stop = threading.Event()
+
+    def emit(self, reading: Reading) -> None:
+        """Drivers call this from their threads: one finished interval of one sensor."""
+        self._queue.put(reading)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        """Run until :meth:`stop` (or SIGTERM/SIGINT via the command)."""
+        self.publisher.start()
+        threads = [
+            threading.Thread(target=work, args=(self._stop,), name=name, daemon=True)
+            for name, work in self.workers
+        ]
+        for thread in threads:
+            thread.start()
+        next_status = 0.0
+        try:
+            while not self._stop.wait(0.1):
+                self._store()
+                self.publisher.pump()
+                for state in self.states.values():
+                    changed = state.take_changed()
+                    status = state.status()
+                    if changed:
+                        log.info("sensor %s %s %s", state.sensor, status["state"], status["reason"])
+                    if changed or time.monotonic() >= next_status:
+                        self.publisher.set_status(sensor_status_topic(self.site.id, state.sensor), status)
+                if time.monotonic() >= next_status:
+                    self.publisher.set_status(self.publisher.status_topic, self.status())
+                    next_status = time.monotonic() + STATUS_EVERY_S
+        finally:
+            self._stop.set()
+            for thread in threads:
+                thread.join(timeout=2)
+            self._store()
+            self.publisher.pump()
+            for state in self.states.values():
+                state.set_offline("bridge stopped")
+                self.publisher.set_status(sensor_status_topic(self.site.id, state.sensor), state.status())
+            self.publisher.stop()
+            self.outbox.close()
+
+    def status(self) -> dict[str, Any]:
+        """The bridge's retained status: how much waits in the outbox and what was refused or dropped."""
+        return {
+            "v": VERSION,
+            "bridge": self.bridge,
+            "state": "online",
+            "since": int(time.time() * 1000),
+            "sensors": len(self.states),
+            "sensors_online": sum(s.online for s in self.states.values()),
+            "outbox": self.outbox.depth(),
+            "outbox_dropped": self.outbox.dropped(),
+            "clock_refused": self.clock_refused,
+            "published": self.publisher.published,
+        }
+
+    def _store(self) -> None:
+        """Commit queued readings to the outbox, refusing those stamped by a clock set before 2020."""
+        payloads = []
+        while not self._queue.empty():
+            reading = self._queue.get()
+            if reading.ts < EPOCH_2020_MS:
+                self.clock_refused += 1
+                if self.clock_refused == 1:
+                    log.error("host clock is before 2020: readings are refused until the clock is set (NTP?)")
+                continue
+            if reading.laeq is None and reading.lux is None:
+                self.states[reading.sensor].count("empty")
+                continue
+            self.states[reading.sensor].counted_reading()
+            payloads.append(encode(reading).decode())
+        if payloads:
+            dropped = self.outbox.add(payloads)
+            if dropped:
+                log.warning(
+                    "outbox full: the %d oldest readings were dropped (counted in the status)", dropped
+                )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
+    parser.add_argument("--bridge", required=True, metavar="ID", help="which of the site's bridges this is")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="folder for the outbox (default: services.state_dir / SEATWATCH_STATE_DIR)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    site = load_site_or_report(args.site)
+    if site is None:
+        return 2
+    try:
+        base = site.path.parent if site.path else None
+        state_dir = args.state_dir or load_services(site.services, base=base).state_dir
+        bridge = Bridge(site, args.bridge, state_dir)
+    except ConfigError as exc:  # an unreadable secret file
+        print("\n".join(str(problem) for problem in exc.problems), file=sys.stderr)
+        return 2
+    except (DriverConfigError, OSError, sqlite3.Error) as exc:
+        print(f"seatwatch bridge: {args.site}: {exc}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: bridge.stop())
+    signal.signal(signal.SIGINT, lambda *_: bridge.stop())
+    log.info(
+        "bridge %s of site %s: %d sensors, outbox %s",
+        args.bridge,
+        site.id,
+        len(bridge.states),
+        bridge.outbox.path,
+    )
+    bridge.run()
+    return 0
