@@ -28,10 +28,10 @@ COMMANDS: dict[str, Command] = {
     "bridge": Command("read a bridge's sensors and publish readings over MQTT", "firmware_bridge.runner"),
     "ingest": Command("store MQTT readings in InfluxDB, calibrated and tagged by seat", None),
     "analyze": Command(
-        "compute per-seat compliance and write it to InfluxDB", None
+        "compute per-seat compliance and write it to InfluxDB", "analysis.compliance.analyze_command"
     ),
     "report": Command(
-        "write a compliance snapshot report (HTML, JSON, CSV)", None
+        "write a compliance snapshot report (HTML, JSON, CSV)", "analysis.report.report_command"
     ),
     "dashboards": Command("push or export the Grafana dashboards", None),
     "calibrate": Command(

@@ -1,0 +1,1 @@
+"""The compliance engine: per-seat verdicts against a rules profile, with coverage and provenance."""

@@ -1,0 +1,98 @@
+"""What ``seatwatch analyze`` and ``seatwatch report`` both read: site, profile, period and database.
+
+Bad input must end in a message that names what and where, and exit 2 — never a traceback (DESIGN.md
+principle 6). ``--from``/``--to`` take ISO dates or date-times; a value without a UTC offset is in the
+site's time zone, because that is how a facilities team thinks of "March" or "last Tuesday".
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from analysis.rules.profile import Profile, load_profile
+from seatwatch.config_errors import ConfigError
+from seatwatch.influxql import InfluxQLClient
+from seatwatch.settings import load_services
+from seatwatch.site import Site
+from seatwatch.site_file import load_site
+
+
+class InputError(ValueError):
+    """Bad command-line input; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    site: Site
+    profile: Profile
+    start: datetime
+    end: datetime
+    client: InfluxQLClient
+    influx_url: str
+    influx_db: str
+    influx_token: str | None
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
+    parser.add_argument(
+        "--from", dest="start", required=True, metavar="T", help="period start (ISO date/time)"
+    )
+    parser.add_argument("--to", dest="end", required=True, metavar="T", help="period end, exclusive")
+    parser.add_argument("--profile", help="rules profile name or path (default: the site file's)")
+    parser.add_argument(
+        "--min-coverage",
+        type=float,
+        metavar="SHARE",
+        help="coverage below which a check is insufficient_data",
+    )
+
+
+def parse_moment(text: str, tz: ZoneInfo, option: str) -> datetime:
+    """An ISO date or date-time on a whole minute; naive values are in ``tz``. Returns aware UTC."""
+    try:
+        moment = datetime.fromisoformat(text)  # a bare date is its midnight
+    except ValueError:
+        raise InputError(
+            f"{option} {text!r} is not an ISO date or date-time (e.g. 2026-03-01 or 2026-03-01T08:00)"
+        ) from None
+    if moment.second or moment.microsecond:
+        raise InputError(
+            f"{option} {text!r} must be on a whole minute (periods are judged in minute buckets)"
+        )
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(UTC)
+
+
+def load_inputs(args: argparse.Namespace) -> Inputs:
+    """Site, profile, period and client from the parsed arguments; raises ConfigError or InputError."""
+    site = load_site(args.site)
+    base = Path(args.site).resolve().parent
+    profile = load_profile(args.profile or site.profile, base_dir=base)
+    tz = site.hours.timezone
+    start, end = parse_moment(args.start, tz, "--from"), parse_moment(args.end, tz, "--to")
+    if start >= end:
+        raise InputError(f"--from {args.start} is not before --to {args.end}")
+    if args.min_coverage is not None and not 0 < args.min_coverage <= 1:
+        raise InputError(f"--min-coverage {args.min_coverage} must be a share in (0, 1]")
+    services = load_services(site.services, base=base)
+    client = InfluxQLClient(services.influx_url, services.influx_db, services.influx_token)
+    return Inputs(
+        site, profile, start, end, client, services.influx_url, services.influx_db, services.influx_token
+    )
+
+
+def report_input_error(command: str, exc: Exception) -> int:
+    """Print a bad-input error for ``command`` and return exit status 2."""
+    if isinstance(exc, ConfigError):
+        for problem in exc.problems:
+            print(f"seatwatch {command}: {problem}", file=sys.stderr)
+    else:
+        print(f"seatwatch {command}: {exc}", file=sys.stderr)
+    return 2

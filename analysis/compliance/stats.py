@@ -1,0 +1,131 @@
+"""Per seat and per check hours: the sums, extremes and level histogram every figure is made from.
+
+The engine judges from these :class:`WindowStats`, whichever way they were obtained — from per-bucket
+aggregates of the raw readings (:func:`raw_stats`) or from the hourly rollups the engine writes
+(:mod:`analysis.compliance.rollups`) — so both ways give the same figures by construction.
+
+L10/L90 cannot be pooled from per-bucket percentiles exactly, so each bucket's 10/30/50/70/90th
+percentiles of the 1-min LAeq values stand for a fifth of its covered time each, accumulated in a
+histogram of 1 dB bins (``LEVEL_MIN`` … ``LEVEL_MAX`` dB): compact enough to store per hour, and read back
+with :func:`analysis.acoustics.levels.percentile_levels` to within half a bin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from analysis.acoustics.levels import percentile_levels
+from analysis.compliance.queries import Buckets, SeatData
+from analysis.compliance.windows import Window
+
+LEVEL_MIN, LEVEL_MAX = 20, 120  # histogram range in dB(A); levels outside are clamped to the end bins
+QUINTILES = (10, 30, 50, 70, 90)
+
+Threshold = tuple[str, float]  # (hours name, lux requirement): the "time below requirement" a check needs
+
+
+@dataclass
+class WindowStats:
+    """One seat over one hours name. Seconds are covered seconds; lux figures are over light buckets."""
+
+    noise_energy: float = 0.0
+    noise_seconds: float = 0.0
+    lafmax: float | None = None
+    below_floor_seconds: float = 0.0
+    histogram: np.ndarray = field(default_factory=lambda: np.zeros(LEVEL_MAX - LEVEL_MIN + 1))
+    lux_sum: float = 0.0  # Σ bucket mean × readings
+    lux_count: float = 0.0
+    lux_seconds: float = 0.0
+    lux_lowest_bucket: float | None = None
+    lux_lowest_reading: float | None = None
+    below: dict[float, tuple[float, list[int]]] = field(default_factory=dict)  # required -> (s, local hours)
+
+    @property
+    def laeq(self) -> float | None:
+        """LAeq = 10·lg(Σexposure / Σdur): the energy mean of the covered time (STANDARDS.md §5)."""
+        if self.noise_seconds <= 0:
+            return None
+        return float(10 * np.log10(self.noise_energy / self.noise_seconds))
+
+    def percentiles(self) -> dict[int, float]:
+        """L10 and L90 from the histogram (bin centres), or {} without noise data."""
+        keep = self.histogram > 0
+        if not keep.any():
+            return {}
+        centres = np.arange(LEVEL_MIN, LEVEL_MAX + 1, dtype=float) + 0.5
+        return percentile_levels(centres[keep], self.histogram[keep], ns=(10, 90))
+
+    @property
+    def lux_mean(self) -> float | None:
+        return self.lux_sum / self.lux_count if self.lux_count > 0 else None
+
+
+def level_bins(levels: np.ndarray) -> np.ndarray:
+    """Histogram bin index of each level (1 dB bins from LEVEL_MIN, clamped)."""
+    return np.clip(np.floor(levels) - LEVEL_MIN, 0, LEVEL_MAX - LEVEL_MIN).astype(int)
+
+
+def quintile_histogram(noise: Buckets, mask: np.ndarray) -> np.ndarray:
+    """Seconds per 1 dB bin: each bucket's quintile levels get a fifth of its covered seconds."""
+    quantiles = np.stack([noise.column(f"p{q}")[mask] for q in QUINTILES], axis=1)
+    weights = np.repeat(np.nan_to_num(noise.column("dur")[mask])[:, None] / len(QUINTILES), 5, axis=1)
+    ok = np.isfinite(quantiles)
+    return np.bincount(
+        level_bins(quantiles[ok]), weights=weights[ok], minlength=LEVEL_MAX - LEVEL_MIN + 1
+    ).astype(float)
+
+
+def light_seconds(light: Buckets, period_s: float | None, bucket_s: float) -> np.ndarray:
+    """Covered seconds per light bucket: Σdur where light points carry ``dur``; otherwise the count times
+    the sensor's median reporting period, capped at the bucket (DESIGN.md has no ``dur`` on light)."""
+    dur = light.column("dur")
+    if np.any(np.isfinite(dur)):
+        return np.nan_to_num(dur)
+    return np.minimum(bucket_s, light.column("count") * (period_s or bucket_s))
+
+
+def local_hours(times_ms: np.ndarray, tz: ZoneInfo) -> list[int]:
+    return sorted({datetime.fromtimestamp(t / 1000, UTC).astimezone(tz).hour for t in times_ms.tolist()})
+
+
+def _in(buckets: Buckets | None, window: Window) -> np.ndarray | None:
+    """Which buckets lie in ``window``; None when there are none (no data in the check's hours)."""
+    if buckets is None:
+        return None
+    mask = np.isin(buckets.t, window.bucket_starts)
+    return mask if mask.any() else None
+
+
+def raw_stats(
+    data: SeatData, window: Window, requirements: list[float], bucket_s: float, tz: ZoneInfo
+) -> WindowStats:
+    """:class:`WindowStats` of one seat's buckets within ``window``."""
+    stats = WindowStats()
+    n, mask = data.noise, _in(data.noise, window)
+    if n is not None and mask is not None:
+        dur = np.nan_to_num(n.column("dur")[mask])
+        stats.noise_energy = float(np.nansum(n.column("energy")[mask][dur > 0]))
+        stats.noise_seconds = float(dur.sum())
+        stats.lafmax = float(np.nanmax(n.column("lafmax")[mask]))
+        stats.histogram = quintile_histogram(n, mask)
+    floor, mask = data.below_floor, _in(data.below_floor, window)
+    if floor is not None and mask is not None:
+        stats.below_floor_seconds = float(np.nansum(floor.column("dur")[mask]))
+    light, mask = data.light, _in(data.light, window)
+    if light is not None and mask is not None:
+        keep = mask & (light.column("count") > 0)
+        seconds = light_seconds(light, data.light_period_s, bucket_s)
+        means = light.column("lux")
+        stats.lux_sum = float(np.sum(means[keep] * light.column("count")[keep]))
+        stats.lux_count = float(light.column("count")[keep].sum())
+        stats.lux_seconds = float(seconds[keep].sum())
+        stats.lux_lowest_bucket = float(means[keep].min()) if keep.any() else None
+        stats.lux_lowest_reading = float(np.nanmin(light.column("lux_min")[keep])) if keep.any() else None
+        for required in requirements:
+            below = keep & (means < required)
+            stats.below[required] = (float(seconds[below].sum()), local_hours(light.t[below], tz))
+    return stats

@@ -1,0 +1,91 @@
+"""The hours a check applies to, as exact UTC intervals, and the bucket size that makes them exact.
+
+A check is judged over occupied hours, unoccupied hours, the whole period, or a daily clock window of the
+profile (GB 3096 day 06:00–22:00), always in the site's time zone (STANDARDS.md §3), across midnight and
+DST changes (:mod:`seatwatch.hours` builds the intervals from wall-clock times). The database aggregates by
+time bucket; choosing the bucket as the largest divisor of 60 minutes that every interval boundary falls on
+(60 min for whole-hour zones such as Asia/Shanghai, 30 for Asia/Kolkata, 15 for Asia/Kathmandu) makes every
+bucket lie wholly inside or wholly outside each check's hours, so no bucket is split or guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from math import gcd
+
+import numpy as np
+
+from analysis.rules.profile import Profile
+from seatwatch.hours import Interval, OccupiedHours, Shift, parse_clock, total_seconds
+from seatwatch.site import Site
+
+
+@dataclass(frozen=True)
+class Window:
+    """The intervals of one hours name within the period, and their bucket starts (epoch ms)."""
+
+    name: str
+    intervals: list[Interval]
+    bucket_starts: np.ndarray
+
+    @property
+    def seconds(self) -> float:
+        return total_seconds(self.intervals)
+
+
+def check_intervals(
+    site: Site, profile: Profile, hours: str, start: datetime, end: datetime
+) -> list[Interval]:
+    """UTC intervals of ``hours`` ('occupied', 'unoccupied', 'all' or a profile clock window)."""
+    if hours == "occupied":
+        return site.hours.intervals(start, end)
+    if hours == "unoccupied":
+        return site.hours.unoccupied_intervals(start, end)
+    if hours == "all":
+        return [(start, end)]
+    clock = profile.clock_hours[hours]
+    shift = Shift(hours, frozenset(range(7)), parse_clock(clock.start), parse_clock(clock.end) or 24 * 60)
+    return OccupiedHours(site.hours.timezone, (shift,)).intervals(start, end)
+
+
+def bucket_minutes(boundaries: list[datetime]) -> int:
+    """The largest divisor of 60 that every boundary's UTC minute is a multiple of (seconds must be 0)."""
+    step = 60
+    for t in boundaries:
+        if t.second or t.microsecond:
+            raise ValueError(f"{t.isoformat()} is not on a whole minute; periods and hours start on minutes")
+        step = gcd(step, t.minute)
+    return step or 60
+
+
+def windows(
+    site: Site, profile: Profile, names: set[str], start: datetime, end: datetime
+) -> tuple[int, dict[str, Window]]:
+    """The bucket size in minutes and a :class:`Window` for each hours name."""
+    spans = {name: check_intervals(site, profile, name, start, end) for name in sorted(names)}
+    edges = [start, end, *(t for ivs in spans.values() for iv in ivs for t in iv)]
+    minutes = bucket_minutes(edges)
+    step_ms = minutes * 60_000
+    out = {}
+    for name, ivs in spans.items():
+        starts = [
+            np.arange(int(a.timestamp() * 1000), int(b.timestamp() * 1000), step_ms, dtype=np.int64)
+            for a, b in ivs
+        ]
+        out[name] = Window(name, ivs, np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64))
+    return minutes, out
+
+
+def day_starts(start: datetime, end: datetime, tz_hours: OccupiedHours) -> list[datetime]:
+    """Local midnights (as aware datetimes) of every local day the period touches, for daily charts."""
+    tz = tz_hours.timezone
+    day = start.astimezone(tz).date()
+    out = []
+    while True:
+        midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
+        if midnight >= end:
+            break
+        out.append(midnight)
+        day += timedelta(days=1)
+    return out

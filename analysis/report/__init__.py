@@ -1,0 +1,1 @@
+"""Compliance snapshot reports: report.json, seats.csv and a self-contained report.html."""

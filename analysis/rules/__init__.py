@@ -1,0 +1,1 @@
+"""Rules profiles: the limits seatwatch checks, as data with their sources (DESIGN.md principle 4)."""

@@ -1,0 +1,292 @@
+"""Loading and validating a rules profile: per zone kind, the checks a seat or zone must pass.
+
+Standards are data (DESIGN.md principle 4): every limit lives in a TOML profile with the clause it comes
+from and how sure we are of it (STANDARDS.md confidence H/M/L), so a site can copy a shipped profile and
+edit it, and every report can cite the source of each limit. Profiles are validated like site files: every
+problem at once, each with file, line and key (:mod:`seatwatch.config_errors`). The format is documented in
+``analysis/rules/README.md``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seatwatch.config_errors import ConfigError, Problem, ProblemList
+from seatwatch.hours import parse_clock
+from seatwatch.site import ZONE_KINDS
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "profiles"
+
+# metric -> (aggregations it supports, scope): the engine computes exactly these (docs/compliance.md).
+METRICS: dict[str, tuple[tuple[str, ...], str]] = {
+    "laeq": (("energy_mean",), "seat"),
+    "lafmax": (("max",), "seat"),
+    "lux": (("hourly_min", "mean"), "seat"),
+    "uniformity": (("min_over_mean",), "zone"),
+    "area_per_seat": (("zone_area_over_seats",), "seat"),
+}
+FIXED_HOURS = ("occupied", "unoccupied", "all")
+DIRECTIONS = ("max", "min")
+CONFIDENCES = ("H", "M", "L")
+PROFILE_KEYS = {"id", "name", "description", "min_coverage"}
+CHECK_KEYS = {
+    "id",
+    "title",
+    "metric",
+    "aggregation",
+    "hours",
+    "required",
+    "target",
+    "unit",
+    "direction",
+    "source",
+    "confidence",
+}
+CHECK_OPTIONAL = {"title"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One limit: ``metric`` aggregated by ``aggregation`` over ``hours`` must be ≤ (``direction`` 'max')
+    or ≥ ('min') ``required``; meeting ``target`` as well makes it a pass rather than marginal."""
+
+    id: str
+    metric: str
+    aggregation: str
+    hours: str
+    required: float
+    target: float
+    unit: str
+    direction: str
+    source: str
+    confidence: str
+    title: str = ""
+
+    @property
+    def scope(self) -> str:
+        """'seat' (a value per seat) or 'zone' (one value per zone, e.g. uniformity)."""
+        return METRICS[self.metric][1]
+
+    def meets(self, value: float, limit: float) -> bool:
+        return value <= limit if self.direction == "max" else value >= limit
+
+
+@dataclass(frozen=True)
+class ClockHours:
+    """A daily clock window in the site's time zone (GB 3096 day 06:00–22:00); ``end <= start`` wraps."""
+
+    name: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    name: str
+    description: str
+    min_coverage: float
+    zones: dict[str, tuple[Check, ...]]
+    clock_hours: dict[str, ClockHours] = field(default_factory=dict)
+    path: Path | None = None
+
+    def checks_for(self, kind: str) -> tuple[Check, ...]:
+        """The checks of a zone kind; a kind the profile leaves out has none."""
+        return self.zones.get(kind, ())
+
+    def all_checks(self) -> list[Check]:
+        seen: dict[str, Check] = {}
+        for checks in self.zones.values():
+            for check in checks:
+                seen.setdefault(check.id, check)
+        return list(seen.values())
+
+
+def shipped_profiles() -> list[str]:
+    return sorted(p.stem for p in SHIPPED_DIR.glob("*.toml"))
+
+
+def resolve_profile_path(name_or_path: str, base_dir: Path | str | None = None) -> Path:
+    """A shipped name ('iac-csc') or a path (relative to ``base_dir``, the site file's folder)."""
+    if "/" in name_or_path or "\\" in name_or_path or name_or_path.endswith(".toml"):
+        path = Path(name_or_path)
+        return path if path.is_absolute() or base_dir is None else Path(base_dir) / path
+    path = SHIPPED_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        raise ConfigError(
+            [
+                Problem(
+                    name_or_path,
+                    "",
+                    f"unknown rules profile {name_or_path!r} (shipped: {', '.join(shipped_profiles())}; "
+                    "or give a path to a profile TOML)",
+                )
+            ]
+        )
+    return path
+
+
+def load_profile(name_or_path: str, base_dir: Path | str | None = None) -> Profile:
+    """Read and validate a profile. Raises :class:`ConfigError` listing every problem with its line."""
+    path = resolve_profile_path(name_or_path, base_dir)
+    problem: Problem | None = None
+    try:
+        text = path.read_text(encoding="utf-8")
+        return _ProfileReader(path, text, tomllib.loads(text)).read()
+    except OSError as exc:
+        problem = Problem(str(path), "", f"cannot read the rules profile: {exc.strerror}")
+    except UnicodeDecodeError:
+        problem = Problem(str(path), "", "the rules profile is not UTF-8 text")
+    except tomllib.TOMLDecodeError as exc:
+        problem = Problem(str(path), "", f"not valid TOML: {exc}", getattr(exc, "lineno", None))
+    raise ConfigError([problem])
+
+
+class _ProfileReader:
+    def __init__(self, path: Path, text: str, doc: dict[str, Any]) -> None:
+        self.path = path
+        self.doc = doc
+        self.p = ProblemList(path, text)
+
+    def read(self) -> Profile:
+        for key in self.doc:
+            if key not in ("profile", "clock_hours", "zones"):
+                self.p.add(key, "unknown key (expected profile, clock_hours, zones)")
+        head = self.table(self.doc, "profile", required=True)
+        for key in head:
+            if key not in PROFILE_KEYS:
+                self.p.add(
+                    f"profile.{key}", f"unknown key (expected one of: {', '.join(sorted(PROFILE_KEYS))})"
+                )
+        ident = self.typed(head, "id", str, "profile")
+        coverage = head.get("min_coverage", 0.75)
+        if isinstance(coverage, bool) or not isinstance(coverage, int | float) or not 0 < coverage <= 1:
+            self.p.add("profile.min_coverage", f"must be a number in (0, 1], not {coverage!r}")
+            coverage = 0.75
+        clock = self.read_clock_hours()
+        zones: dict[str, tuple[Check, ...]] = {}
+        raw_zones = self.table(self.doc, "zones", required=True)
+        for kind, raw in raw_zones.items():
+            if kind not in ZONE_KINDS:
+                self.p.add(f"zones.{kind}", f"{kind!r} is not a zone kind ({', '.join(ZONE_KINDS)})")
+                continue
+            zones[kind] = tuple(self.read_checks(kind, raw, clock))
+        if not zones:
+            self.p.add("zones", "the profile has no checks for any zone kind ([[zones.agent.checks]])")
+        self.p.raise_if_any()
+        return Profile(
+            id=ident or self.path.stem,
+            name=head.get("name", "") if isinstance(head.get("name"), str) else "",
+            description=head.get("description", "") if isinstance(head.get("description"), str) else "",
+            min_coverage=float(coverage),
+            zones=zones,
+            clock_hours=clock,
+            path=self.path,
+        )
+
+    def table(self, doc: dict[str, Any], key: str, required: bool = False) -> dict[str, Any]:
+        value = doc.get(key)
+        if value is None:
+            if required:
+                self.p.add(key, f"missing [{key}] table")
+            return {}
+        if not isinstance(value, dict):
+            self.p.add(key, "must be a table")
+            return {}
+        return value
+
+    def typed(self, table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+        if key not in table:
+            self.p.add(f"{where}.{key}", "missing")
+            return None
+        value = table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            self.p.add(f"{where}.{key}", f"must be a {kind.__name__}, not {type(value).__name__}")
+            return None
+        return value
+
+    def read_clock_hours(self) -> dict[str, ClockHours]:
+        out: dict[str, ClockHours] = {}
+        for name, raw in self.table(self.doc, "clock_hours").items():
+            where = f"clock_hours.{name}"
+            if name in FIXED_HOURS:
+                self.p.add(where, f"{name!r} is a built-in hours name; choose another")
+                continue
+            if not isinstance(raw, dict):
+                self.p.add(where, 'must be a table { start = "06:00", end = "22:00" }')
+                continue
+            times = [self.typed(raw, key, str, where) for key in ("start", "end")]
+            try:
+                minutes = [parse_clock(t) for t in times if t is not None]
+            except ValueError as exc:
+                self.p.add(where, str(exc))
+                continue
+            if len(minutes) == 2 and minutes[0] != minutes[1]:
+                out[name] = ClockHours(name, times[0], times[1])
+            elif len(minutes) == 2:
+                self.p.add(f"{where}.end", "a window from a time to the same time has no length")
+        return out
+
+    def read_checks(self, kind: str, raw: Any, clock: dict[str, ClockHours]) -> list[Check]:
+        where_zone = f"zones.{kind}"
+        if not isinstance(raw, dict) or not isinstance(raw.get("checks"), list):
+            self.p.add(where_zone, f"must hold an array of checks ([[zones.{kind}.checks]])")
+            return []
+        out: list[Check] = []
+        ids: set[str] = set()
+        for n, item in enumerate(raw["checks"]):
+            where = f"{where_zone}.checks[{n}]"
+            if not isinstance(item, dict):
+                self.p.add(where, "must be a table")
+                continue
+            before = len(self.p.problems)
+            for key in item:
+                if key not in CHECK_KEYS:
+                    self.p.add(
+                        f"{where}.{key}", f"unknown key (expected one of: {', '.join(sorted(CHECK_KEYS))})"
+                    )
+            values = {
+                key: self.typed(item, key, float if key in ("required", "target") else str, where)
+                for key in sorted(CHECK_KEYS - CHECK_OPTIONAL)
+            }
+            self.validate_check(values, where, clock)
+            if values["id"] in ids:
+                self.p.add(f"{where}.id", f"duplicate check id {values['id']!r} in zone kind {kind!r}")
+            ids.add(values["id"])
+            if len(self.p.problems) == before:
+                out.append(Check(title=str(item.get("title", values["id"])), **values))
+        return out
+
+    def validate_check(self, v: dict[str, Any], where: str, clock: dict[str, ClockHours]) -> None:
+        metric, aggregation = v["metric"], v["aggregation"]
+        if metric is not None and metric not in METRICS:
+            self.p.add(f"{where}.metric", f"{metric!r} is not a metric ({', '.join(METRICS)})")
+        elif metric is not None and aggregation is not None and aggregation not in METRICS[metric][0]:
+            self.p.add(
+                f"{where}.aggregation",
+                f"{aggregation!r} does not apply to {metric!r} (use {', '.join(METRICS[metric][0])})",
+            )
+        hours = v["hours"]
+        if hours is not None and hours not in FIXED_HOURS and hours not in clock:
+            known = [*FIXED_HOURS, *clock]
+            self.p.add(f"{where}.hours", f"{hours!r} is not an hours name ({', '.join(known)})")
+        if v["direction"] is not None and v["direction"] not in DIRECTIONS:
+            self.p.add(f"{where}.direction", f"must be 'max' or 'min', not {v['direction']!r}")
+        if v["confidence"] is not None and v["confidence"] not in CONFIDENCES:
+            self.p.add(
+                f"{where}.confidence", f"must be 'H', 'M' or 'L' (STANDARDS.md), not {v['confidence']!r}"
+            )
+        required, target, direction = v["required"], v["target"], v["direction"]
+        if None not in (required, target) and direction in DIRECTIONS:
+            stricter_or_equal = target <= required if direction == "max" else target >= required
+            if not stricter_or_equal:
+                self.p.add(
+                    f"{where}.target",
+                    f"a target of {target} is looser than the requirement {required} "
+                    f"for a '{direction}' limit",
+                )

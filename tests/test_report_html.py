@@ -1,0 +1,118 @@
+"""``seatwatch report`` on the test floor: the three files, the JSON schema, and report.html in Chromium."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from seatwatch.cli import main
+from tests import compliance_floor
+from tests.compliance_floor import END, SPEC, START
+
+pytestmark = pytest.mark.integration
+floor_db = compliance_floor.floor_db  # the module-scoped fixture that writes the test floor
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def report_dir(influx_url: str, floor_db: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("report")
+    site = SPEC.write(folder, influx_url, floor_db)
+    out = folder / "out"
+    status = main(
+        [
+            "report",
+            "--site",
+            str(site),
+            "--from",
+            START.isoformat(),
+            "--to",
+            END.isoformat(),
+            "--out",
+            str(out),
+        ]
+    )
+    assert status == 0
+    return out
+
+
+def test_report_json_follows_the_documented_schema(report_dir: Path) -> None:
+    doc = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    for key in ("site", "profile", "from", "to", "generated_at", "summary", "seats", "zones", "calibration"):
+        assert key in doc
+    assert doc["site"] == "floor" and doc["profile"] == "iac-csc"
+    assert doc["from"] == "2026-03-01T16:00:00Z" and doc["to"] == "2026-03-03T16:00:00Z"
+    assert doc["summary"] == {"seats": 9, "pass": 4, "marginal": 0, "fail": 2, "insufficient_data": 3}
+    energy = next(s for s in doc["seats"] if s["seat"] == "ENERGY")
+    noise = next(c for c in energy["checks"] if c["check"] == "noise")
+    keys = "check value required target unit verdict coverage reasons source"
+    assert set(noise) >= set(keys.split())
+    assert noise["verdict"] == "fail" and noise["value"] == pytest.approx(61.03, abs=0.05)
+    assert len(energy["daily"]["laeq_occupied"]) == len(doc["method"]["days"]) == 2
+    assert doc["zones"][0]["checks"][0]["check"] == "uniformity"
+
+
+def test_seats_csv_has_a_row_per_seat_and_check(report_dir: Path) -> None:
+    with (report_dir / "seats.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 9 * 5  # light, noise, background, area, calibration
+    expired = [r for r in rows if r["seat"] == "EXPIRED" and r["check"] == "calibration"]
+    assert expired[0]["verdict"] == "insufficient_data" and "s-EXPIRED" in expired[0]["reasons"]
+
+
+def _chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    if not os.path.exists(CHROMIUM) and not shutil.which("chromium"):
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("CI=true and chromium is not installed", pytrace=False)
+        pytest.skip("chromium is not installed")
+    profile = tmp_path / f"chromium-{len(list(tmp_path.iterdir()))}"
+    command = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
+
+
+def test_report_html_opens_in_chromium_without_errors_and_shows_plan_and_table(
+    report_dir: Path, tmp_path: Path
+) -> None:
+    html = report_dir / "report.html"
+    text = html.read_text(encoding="utf-8")
+    assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")  # self-contained: no CDN
+    dom = _chromium(["--dump-dom", html.as_uri()], tmp_path)
+    assert 'id="seat-charts"><svg' in dom.stdout, dom.stderr[-2000:]  # the script ran and drew charts
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+    assert console == [], console
+
+    shot = tmp_path / "report.png"
+    result = _chromium(
+        ["--window-size=1300,1400", "--hide-scrollbars", f"--screenshot={shot}", html.as_uri()], tmp_path
+    )
+    assert shot.exists(), result.stderr[-2000:]
+    image = Image.open(shot).convert("RGB")
+    colours = {rgb for _, rgb in image.getcolors(maxcolors=1 << 24)}
+    for rgb in (
+        (0x2E, 0x7D, 0x32),
+        (0xC6, 0x28, 0x28),
+        (0x8A, 0x8F, 0x98),
+    ):  # seats: pass, fail, insufficient
+        assert rgb in colours, f"floor plan colour {rgb} not in the screenshot"
+    assert (0xEE, 0xF1, 0xF5) in colours  # the table header (and the zone boxes)
+    # The table's header row lies in the lower part of the first screen, below the plan and charts.
+    lower = image.crop((0, image.height // 2, image.width, image.height))
+    assert (0xEE, 0xF1, 0xF5) in {rgb for _, rgb in lower.getcolors(maxcolors=1 << 24)}
