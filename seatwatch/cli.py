@@ -33,7 +33,7 @@ COMMANDS: dict[str, Command] = {
     "report": Command(
         "write a compliance snapshot report (HTML, JSON, CSV)", "analysis.report.report_command"
     ),
-    "dashboards": Command("push or export the Grafana dashboards", None),
+    "dashboards": Command("push or export the Grafana dashboards", "dashboards.command"),
     "calibrate": Command(
         "calibrate a sensor on site and keep the record", None
     ),

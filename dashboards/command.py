@@ -1,0 +1,104 @@
+"""``seatwatch dashboards push|export --site SITE.toml``: put the site's dashboards into Grafana.
+
+Exit codes: 0 done; 2 bad input (site file, profile, missing Grafana settings) with every problem named;
+1 Grafana refused or could not be reached. Never a traceback, never a secret in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dashboards import bundle as bundle_module
+from dashboards.datasource import uses_token
+from dashboards.export import DEFAULT_DASHBOARDS_PATH, export
+from dashboards.grafana_api import GrafanaClient, GrafanaError
+from dashboards.push import apply, plan
+from seatwatch.config_errors import ConfigError
+from seatwatch.settings import Services, load_services
+from seatwatch.site import Site
+from seatwatch.site_file import load_site
+
+EXIT_OK, EXIT_GRAFANA, EXIT_USAGE = 0, 1, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    push = sub.add_parser("push", help="create or update the folder, data source and dashboards in Grafana")
+    push.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
+    push.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
+    out = sub.add_parser("export", help="write Grafana provisioning YAML and dashboard JSON files")
+    out.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
+    out.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder to write into")
+    out.add_argument(
+        "--dashboards-path",
+        default=DEFAULT_DASHBOARDS_PATH,
+        help=f"where Grafana reads the dashboard JSON files (default {DEFAULT_DASHBOARDS_PATH})",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        site = load_site(args.site)
+        services = load_services(site.services, base=site.path.parent if site.path else None)
+        bundle = bundle_module.build(site, services)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    if args.action == "export":
+        return _export(site, bundle, args)
+    return _push(site, services, bundle, args.dry_run)
+
+
+def _export(site: Site, bundle: bundle_module.Bundle, args: argparse.Namespace) -> int:
+    try:
+        written = export(bundle, site.id, args.out, args.dashboards_path)
+    except OSError as exc:
+        print(
+            f"seatwatch dashboards export: cannot write {exc.filename or args.out}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+def _push(site: Site, services: Services, bundle: bundle_module.Bundle, dry_run: bool) -> int:
+    missing = _missing_settings(site, services)
+    if missing:
+        for line in missing:
+            print(f"seatwatch dashboards push: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    assert services.grafana_url and services.grafana_token  # checked above
+    client = GrafanaClient(services.grafana_url, services.grafana_token)
+    try:
+        changes = plan(client, bundle)
+        if not dry_run:
+            apply(client, bundle, changes)
+    except GrafanaError as exc:
+        print(f"seatwatch dashboards push: {exc}", file=sys.stderr)
+        return EXIT_GRAFANA
+    for change in changes:
+        print(("would " if dry_run and change.action != "unchanged" else "") + str(change))
+    touched = sum(change.action != "unchanged" for change in changes)
+    verb = "would change" if dry_run else "changed"
+    print(f"{services.grafana_url}: {verb} {touched} of {len(changes)} objects")
+    return EXIT_OK
+
+
+def _missing_settings(site: Site, services: Services) -> list[str]:
+    where = site.path or "the site file"
+    out = []
+    if not services.grafana_url:
+        out.append(f"no Grafana URL: set SEATWATCH_GRAFANA_URL or services.grafana_url in {where}")
+    if not services.grafana_token:
+        out.append(f"no Grafana token: set SEATWATCH_GRAFANA_TOKEN or services.grafana_token_file in {where}")
+    if uses_token(services) and not services.influx_token:
+        out.append(
+            f"services.influx_api is 'v2' in {where} but no InfluxDB token for the data source: "
+            "set SEATWATCH_INFLUX_TOKEN or services.influx_token_file"
+        )
+    return out
