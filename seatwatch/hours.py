@@ -8,6 +8,7 @@ times with :mod:`zoneinfo` and only then converted to UTC.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -84,10 +85,7 @@ class OccupiedHours:
         raw: list[Interval] = []
         day = local_first
         while day <= local_last:
-            if day not in self.closed:
-                for shift in self.shifts:
-                    if day.weekday() in shift.days:
-                        raw.append(self._shift_interval(day, shift))
+            raw.extend(_day_intervals(self, day))
             day += timedelta(days=1)
         return clip(merge(raw), start, end)
 
@@ -96,17 +94,33 @@ class OccupiedHours:
         return complement(self.intervals(start, end), _utc(start), _utc(end))
 
     def is_occupied(self, t: datetime) -> bool:
-        return any(a <= t < b for a, b in self.intervals(t, t + timedelta(microseconds=1)))
+        """Whether ``t`` falls in a shift; cheap enough to call per reading (simulator, backfill)."""
+        t = _utc(t)
+        day = t.astimezone(self.timezone).date()
+        # A shift that started yesterday may still be running (night shifts).
+        return any(a <= t < b for d in (day - timedelta(days=1), day) for a, b in _day_intervals(self, d))
 
-    def _shift_interval(self, day: date, shift: Shift) -> Interval:
-        midnight = datetime(day.year, day.month, day.day)
+
+@functools.lru_cache(maxsize=4096)
+def _day_intervals(hours: OccupiedHours, day: date) -> tuple[Interval, ...]:
+    """The UTC intervals of the shifts that start on local ``day`` (none on a closed date)."""
+    if day in hours.closed:
+        return ()
+    midnight = datetime(day.year, day.month, day.day)
+    out = []
+    for shift in hours.shifts:
+        if day.weekday() not in shift.days:
+            continue
         a = midnight + timedelta(minutes=shift.start_min)
         b = a + timedelta(minutes=shift.minutes)
         # Wall-clock times → aware; zoneinfo resolves DST gaps and folds consistently.
-        return (
-            a.replace(tzinfo=self.timezone).astimezone(UTC),
-            b.replace(tzinfo=self.timezone).astimezone(UTC),
+        out.append(
+            (
+                a.replace(tzinfo=hours.timezone).astimezone(UTC),
+                b.replace(tzinfo=hours.timezone).astimezone(UTC),
+            )
         )
+    return tuple(out)
 
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:

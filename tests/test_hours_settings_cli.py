@@ -94,3 +94,17 @@ def test_version_and_help_for_every_command() -> None:
 def test_no_command_is_a_usage_error() -> None:
     assert run().returncode == 2
     assert run("frobnicate").returncode == 2
+
+
+def test_is_occupied_agrees_with_intervals_over_a_week_with_a_holiday() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    shifts = (
+        Shift("day", parse_days("mon-fri"), 8 * 60, 22 * 60),
+        Shift("night", parse_days("fri"), 22 * 60, 6 * 60),
+    )
+    hours = OccupiedHours(tz, shifts, frozenset({datetime(2026, 10, 1).date()}))
+    start = datetime(2026, 9, 28, tzinfo=tz)
+    spans = hours.intervals(start, start + timedelta(days=7))
+    for step in range(0, 7 * 24 * 60, 7):
+        t = start + timedelta(minutes=step)
+        assert hours.is_occupied(t) == any(a <= t < b for a, b in spans), t
