@@ -26,7 +26,7 @@ class Command(NamedTuple):
 COMMANDS: dict[str, Command] = {
     "validate": Command("check a site file and report every problem in it", "seatwatch.validate_command"),
     "bridge": Command("read a bridge's sensors and publish readings over MQTT", "firmware_bridge.runner"),
-    "ingest": Command("store MQTT readings in InfluxDB, calibrated and tagged by seat", None),
+    "ingest": Command("store MQTT readings in InfluxDB, calibrated and tagged by seat", "ingest.command"),
     "analyze": Command(
         "compute per-seat compliance and write it to InfluxDB", "analysis.compliance.analyze_command"
     ),

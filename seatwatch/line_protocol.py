@@ -7,6 +7,7 @@ engine and the calibration command write their few points with it directly.
 
 from __future__ import annotations
 
+import functools
 import math
 import urllib.error
 import urllib.parse
@@ -22,6 +23,7 @@ class WriteError(RuntimeError):
         self.retryable = retryable
 
 
+@functools.lru_cache(maxsize=4096)  # tag values and field keys repeat on every point: ingest's hot path
 def _escape_key(text: str) -> str:
     return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
@@ -42,6 +44,25 @@ def _field_value(value: float | int | bool | str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+def series_key(measurement: str, tags: Mapping[str, str]) -> str:
+    """``measurement,tag=value,...`` escaped, tags sorted (InfluxDB prefers it), empty tags left out.
+
+    Ingest writes every point of a sensor's series with the same key, so it builds it once (:func:`point`).
+    """
+    tag_part = "".join(
+        f",{_escape_key(k)}={_escape_key(v)}" for k, v in sorted(tags.items()) if v is not None and v != ""
+    )
+    return f"{_escape_measurement(measurement)}{tag_part}"
+
+
+def point(series: str, fields: Mapping[str, float | int | bool | str | None], ts_ns: int) -> str:
+    """One point of a series made by :func:`series_key`. ``None`` fields are left out."""
+    field_part = ",".join(f"{_escape_key(k)}={_field_value(v)}" for k, v in fields.items() if v is not None)
+    if not field_part:
+        raise ValueError(f"point in {series.split(',', 1)[0]!r} has no fields")
+    return f"{series} {field_part} {ts_ns}"
+
+
 def line(
     measurement: str,
     tags: Mapping[str, str],
@@ -49,13 +70,7 @@ def line(
     ts_ns: int,
 ) -> str:
     """One point. Tags are sorted (InfluxDB prefers it); ``None`` fields and empty tags are left out."""
-    tag_part = "".join(
-        f",{_escape_key(k)}={_escape_key(v)}" for k, v in sorted(tags.items()) if v is not None and v != ""
-    )
-    field_part = ",".join(f"{_escape_key(k)}={_field_value(v)}" for k, v in fields.items() if v is not None)
-    if not field_part:
-        raise ValueError(f"point in {measurement!r} has no fields")
-    return f"{_escape_measurement(measurement)}{tag_part} {field_part} {ts_ns}"
+    return point(series_key(measurement, tags), fields, ts_ns)
 
 
 def write_v1(

@@ -1,0 +1,154 @@
+"""``seatwatch ingest --site SITE.toml``: store readings from MQTT in InfluxDB (see ingest/README.md)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+from ingest.service import IngestService, Options
+from ingest.writers import APIS, detect_api, make_writer
+from seatwatch.config_errors import ConfigError
+from seatwatch.line_protocol import WriteError
+from seatwatch.settings import load_services
+from seatwatch.site_file import load_site
+
+log = logging.getLogger("seatwatch.ingest")
+EXIT_USAGE = 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
+    parser.add_argument(
+        "--client-id",
+        help="fixed MQTT client id of this process; its persistent session and spool folder are named by it "
+        "(default: seatwatch-ingest-SITE-HOSTNAME)",
+    )
+    parser.add_argument(
+        "--group", default="seatwatch-ingest", help="shared subscription group (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--no-share",
+        action="store_true",
+        help="subscribe without $share: one ingest process per site, but no readings lost when Mosquitto "
+        "restarts (2.0.11 forgets shared subscriptions on restart; see ingest/README.md)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=5000, help="points per write (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--linger-ms", type=int, default=200, help="longest wait to fill a batch (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--receive-maximum",
+        type=int,
+        default=1000,
+        help="un-acknowledged MQTT messages in flight (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--session-expiry",
+        type=int,
+        default=7 * 24 * 3600,
+        metavar="SECONDS",
+        help="how long the broker keeps messages for this process while it is down (default: one week)",
+    )
+    parser.add_argument(
+        "--spool-max-mb", type=int, default=1024, help="on-disk spool bound (default: %(default)s)"
+    )
+    parser.add_argument("--health-port", type=int, help="serve Prometheus /metrics on 127.0.0.1:PORT")
+    parser.add_argument("--status-every", type=float, default=30.0, metavar="SECONDS", help="status interval")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def _positive(args: argparse.Namespace) -> list[str]:
+    names = ("batch_size", "linger_ms", "receive_maximum", "session_expiry", "spool_max_mb", "status_every")
+    return [
+        f"--{n.replace('_', '-')} must be positive, not {getattr(args, n)}"
+        for n in names
+        if getattr(args, n) <= 0
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    problems = _positive(args)
+    if args.health_port is not None and not 0 < args.health_port < 65536:
+        problems.append(f"--health-port {args.health_port} is not a TCP port")
+    try:
+        site = load_site(args.site)
+        services = load_services(site.services, base=site.path.parent if site.path else None)
+    except ConfigError as exc:
+        problems.extend(str(p) for p in exc.problems)
+        services = None
+    if services is not None and services.influx_api not in APIS:
+        problems.append(
+            f"influx_api {services.influx_api!r} (site file or SEATWATCH_INFLUX_API) "
+            f"is not one of {', '.join(APIS)}"
+        )
+    if problems:
+        for problem in problems:
+            print(f"seatwatch ingest: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    options = Options(
+        client_id=args.client_id or f"seatwatch-ingest-{site.id}-{socket.gethostname()}",
+        group=None if args.no_share else args.group,
+        batch_size=args.batch_size,
+        linger_s=args.linger_ms / 1000,
+        receive_maximum=args.receive_maximum,
+        session_expiry_s=args.session_expiry,
+        spool_max_bytes=args.spool_max_mb << 20,
+        status_every_s=args.status_every,
+    )
+    state = services.state_dir / "ingest" / options.client_id
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        if not os.access(state, os.W_OK):
+            raise PermissionError(f"{state} is not writable")
+    except OSError as exc:
+        print(
+            f"seatwatch ingest: state_dir (SEATWATCH_STATE_DIR) {services.state_dir}: "
+            f"cannot keep the spool there: {exc}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    api = services.influx_api
+    while api == "auto" and not stop.is_set():
+        try:
+            api = detect_api(services.influx_url)
+        except WriteError as exc:
+            log.warning("%s; trying again in 5 s (the broker keeps the readings meanwhile)", exc)
+            stop.wait(5)
+    if stop.is_set():
+        return 0
+    service = IngestService(site, services, options, make_writer(services, api))
+    if args.health_port is not None:
+        try:
+            service.metrics.serve(args.health_port)
+        except OSError as exc:
+            print(
+                f"seatwatch ingest: --health-port {args.health_port}: cannot listen: {exc}", file=sys.stderr
+            )
+            return EXIT_USAGE
+    log.info(
+        "ingest for site %s: MQTT %s, InfluxDB %s (%s API, db %s), client id %s, group %s",
+        site.id,
+        services.mqtt_url,
+        services.influx_url,
+        api,
+        services.influx_db,
+        options.client_id,
+        options.group or "none (plain subscriptions)",
+    )
+    started = time.monotonic()
+    service.run(stop)
+    log.info("ingest stopped after %.0f s", time.monotonic() - started)
+    return 0

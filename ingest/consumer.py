@@ -1,0 +1,184 @@
+"""The MQTT side of ingest: a persistent MQTT v5 session on a shared subscription, with manual acks.
+
+Everything DEPENDENCIES.md measured about a restart-safe consumer is here: QoS 1, a fixed client id with
+``clean_start=False`` and a session expiry (the broker keeps our messages while we are down), paho's
+``manual_ack=True`` (a message is acknowledged by :meth:`Consumer.ack` once the sink made it durable) and a
+Receive Maximum that lets enough messages in flight to fill a batch. Readings arrive on
+``$share/<group>/...`` so several ingest processes split them; calibration records arrive on a plain
+(not shared) subscription because every process needs every record.
+
+Mosquitto 2.0.11 does not restore *shared* subscriptions from its persistence file after a restart (plain
+ones it does): readings published between the broker's start and our re-subscription reach no one. With
+``group=None`` ingest uses plain subscriptions instead — one ingest process per site, but nothing is lost
+across a broker restart (see ingest/README.md).
+
+An acknowledgement is tied to the connection that delivered the message: after a reconnect the broker
+resends unacknowledged messages (``dup``), so acking an old packet id on the new connection could
+acknowledge a different message. Acks of an older connection are dropped; the resent copies are written
+again, harmlessly (idempotent points).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from seatwatch.calibration import records_subscription
+from seatwatch.contract import reading_subscriptions
+from seatwatch.settings import Services
+
+log = logging.getLogger("seatwatch.ingest")
+
+# (connection generation, packet id, qos): what the sink hands back to acknowledge a message.
+AckToken = tuple[int, int, int]
+Handler = Callable[[mqtt.MQTTMessage, AckToken], None]
+
+
+def _client(services: Services, client_id: str, manual_ack: bool) -> mqtt.Client:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack
+    )
+    if services.mqtt_username:
+        client.username_pw_set(services.mqtt_username, services.mqtt_password)
+    if services.mqtt_tls:
+        client.tls_set(ca_certs=services.mqtt_ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    return client
+
+
+def fetch_retained(
+    services: Services, topic: str, quiet_s: float = 0.5, timeout_s: float = 10.0
+) -> list[bytes]:
+    """Retained payloads under ``topic``, read with a throw-away clean session.
+
+    Calibration records must be known *before* the persistent session starts delivering queued readings
+    (those arrive at connect, ahead of any subscription's retained messages).
+    """
+    received: queue.Queue[bytes] = queue.Queue()
+    subscribed = threading.Event()
+    client = _client(services, f"seatwatch-ingest-prefetch-{time.time_ns()}", manual_ack=False)
+    client.on_connect = lambda c, _u, _f, rc, _p: c.subscribe(topic, qos=1) if not rc.is_failure else None
+    client.on_subscribe = lambda *_args: subscribed.set()
+    client.on_message = lambda _c, _u, message: received.put(message.payload) if message.retain else None
+    host, port = services.mqtt_host_port
+    payloads: list[bytes] = []
+    try:
+        client.connect(host, port, keepalive=30)
+    except OSError as exc:
+        log.warning("cannot read retained calibration records from %s: %s", services.mqtt_url, exc)
+        return payloads
+    client.loop_start()
+    try:
+        if not subscribed.wait(timeout_s):
+            log.warning("no answer from %s while reading retained calibration records", services.mqtt_url)
+            return payloads
+        while True:
+            try:
+                payloads.append(received.get(timeout=quiet_s))
+            except queue.Empty:
+                return payloads
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+class Consumer:
+    def __init__(
+        self,
+        services: Services,
+        site: str,
+        client_id: str,
+        group: str | None,
+        on_reading: Handler,
+        on_calibration: Handler,
+        session_expiry_s: int = 7 * 24 * 3600,
+        receive_maximum: int = 1000,
+    ) -> None:
+        self.services = services
+        self.site = site
+        self.client_id = client_id
+        self.group = group
+        self.session_expiry_s = session_expiry_s
+        self.receive_maximum = receive_maximum
+        self._on_reading = on_reading
+        self._on_calibration = on_calibration
+        self._calibration_filter = records_subscription(site)
+        self._generation = 0
+        self.client = _client(services, client_id, manual_ack=True)
+        self.client.on_connect = self._connected
+        self.client.on_disconnect = self._disconnected
+        self.client.on_message = self._message
+        # Reconnect fast: with a shared subscription, the time until we re-subscribe after a broker restart
+        # is time in which readings are dropped (see above).
+        self.client.reconnect_delay_set(0.1, 5)  # type: ignore[arg-type]  # paho sleeps a float fine
+
+    @property
+    def subscriptions(self) -> list[str]:
+        topics = reading_subscriptions(self.site)
+        return [f"$share/{self.group}/{topic}" for topic in topics] if self.group else topics
+
+    def set_will(self, topic: str, payload: str) -> None:
+        self.client.will_set(topic, payload, qos=1, retain=True)
+
+    def start(self) -> None:
+        """Connect in the background; paho reconnects by itself after a broker restart."""
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.session_expiry_s
+        props.ReceiveMaximum = self.receive_maximum
+        host, port = self.services.mqtt_host_port
+        self.client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish_retained(self, topic: str, payload: str) -> None:
+        self.client.publish(topic, payload, qos=1, retain=True)
+
+    def ack(self, tokens: list[AckToken | None]) -> None:
+        """Acknowledge durable messages; tokens of an earlier connection are skipped (see module doc).
+
+        ``None`` stands for data that came without a message to acknowledge (prefetched records)."""
+        generation = self._generation
+        for token in tokens:
+            if token is not None and token[2] and token[0] == generation:
+                self.client.ack(token[1], token[2])
+
+    def _connected(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            log.error("MQTT broker %s refused the connection: %s", self.services.mqtt_url, reason)
+            return
+        self._generation += 1
+        log.info(
+            "connected to %s as %s (session %s)",
+            self.services.mqtt_url,
+            self.client_id,
+            "resumed" if flags.session_present else "new",
+        )
+        options = SubscribeOptions(qos=1)
+        topics = [(topic, options) for topic in self.subscriptions]
+        topics.append((self._calibration_filter, options))
+        client.subscribe(topics)
+
+    def _disconnected(self, _client: mqtt.Client, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        self._generation += 1
+        if reason.is_failure:
+            log.warning("disconnected from %s (%s); reconnecting", self.services.mqtt_url, reason)
+
+    def _message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        token = (self._generation, message.mid, message.qos)
+        if mqtt.topic_matches_sub(self._calibration_filter, message.topic):
+            self._on_calibration(message, token)
+        else:
+            self._on_reading(message, token)

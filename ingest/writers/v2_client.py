@@ -1,0 +1,45 @@
+"""The v2 API writer through influxdb-client: InfluxDB 2.x, 3.x, 1.8+ (and VictoriaMetrics).
+
+The client is used in SYNCHRONOUS mode on purpose: its batching mode drops a batch after the last retry
+and its ``flush()`` does nothing (DEPENDENCIES.md). Batching, retries and the spool are ingest's own; this
+class only turns the client's exceptions into :class:`WriteError` with the retryable flag ingest needs.
+"""
+
+from __future__ import annotations
+
+from influxdb_client import InfluxDBClient, WritePrecision
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from seatwatch.line_protocol import WriteError
+
+
+class V2ClientWriter:
+    def __init__(self, url: str, bucket: str, org: str, token: str | None, timeout_s: float = 30.0) -> None:
+        self.url = url
+        self.bucket = bucket
+        self.org = org
+        # An empty token is what InfluxDB 1.8 without auth and VictoriaMetrics accept.
+        self._client = InfluxDBClient(url=url, token=token or "", org=org, timeout=int(timeout_s * 1000))
+        self._api = self._client.write_api(write_options=SYNCHRONOUS)
+
+    def __repr__(self) -> str:
+        return f"V2ClientWriter({self.url!r}, bucket={self.bucket!r}, org={self.org!r})"
+
+    def write(self, lines: list[str]) -> None:
+        try:
+            self._api.write(self.bucket, self.org, "\n".join(lines), write_precision=WritePrecision.NS)
+        except ApiException as exc:
+            status = exc.status or 0
+            detail = str(exc.body or exc.reason or "")[:500]
+            # 4xx means the data or the credentials are wrong, except 429 (slow down).
+            retryable = status == 0 or status == 429 or status >= 500
+            raise WriteError(
+                f"InfluxDB at {self.url} refused the write ({status}): {detail}", retryable
+            ) from exc
+        except (Urllib3Error, OSError) as exc:
+            raise WriteError(f"cannot reach InfluxDB at {self.url}: {exc}", True) from exc
+
+    def close(self) -> None:
+        self._client.close()

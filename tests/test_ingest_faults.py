@@ -1,0 +1,83 @@
+"""Zero loss, zero doubles: 100,000 readings through two ``kill -9``, a broker restart and a 30 s database
+outage, on a private Mosquitto and a private influxd that this test owns."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from seatwatch.influxql import InfluxQLClient
+from tests.ingest_process import IngestProcess, count, wait_for_count
+from tests.publish_helpers import make_readings, publish_readings, write_site
+from tests.services import ServerProcess
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TOTAL = 100_000
+PER_MESSAGE = 100
+MESSAGES_PER_S = 20  # 2,000 readings/s: the run lasts ~50 s, so every fault lands in the middle of it
+
+
+def test_no_reading_lost_or_doubled_through_kills_broker_restart_and_db_outage(
+    private_mosquitto: Callable[[], ServerProcess],
+    private_influxd: Callable[[], ServerProcess],
+    site_id: str,
+    tmp_path: Path,
+) -> None:
+    broker, database = private_mosquitto(), private_influxd()
+    mqtt_url, influx_url = broker.url, database.url  # type: ignore[attr-defined]
+    influx = InfluxQLClient(influx_url, "faults")
+    influx.command('CREATE DATABASE "faults"')
+    site_file = write_site(tmp_path / "site.toml", site_id, sensors=50)
+    # v1 explicitly: "auto" would wait for the database to answer /ping before starting.
+    ingest = IngestProcess(
+        site_file, tmp_path / "state", mqtt_url, influx_url, "faults", f"{site_id}-x", api="v1"
+    )
+    ingest.start().wait_ready()
+
+    readings = make_readings(TOTAL, sensors=50, seed=11)
+    failure: list[BaseException] = []
+
+    def publish() -> None:
+        try:
+            publish_readings(mqtt_url, site_id, readings, per_message=PER_MESSAGE, rate=MESSAGES_PER_S)
+        except BaseException as exc:  # reported by the main thread
+            failure.append(exc)
+
+    publisher = threading.Thread(target=publish)
+    started = time.monotonic()
+    publisher.start()
+
+    def at(second: float) -> None:
+        time.sleep(max(0.0, started + second - time.monotonic()))
+
+    try:
+        at(4)
+        ingest.kill()  # 1st kill -9, with the database up
+        ingest.start()
+        at(8)
+        database.stop()  # 30 s outage: batches go to the spool
+        at(14)
+        assert ingest.metric("seatwatch_ingest_spool_batches") > 0
+        ingest.kill()  # 2nd kill -9, with a full spool and the database down
+        ingest.start().wait_ready()
+        at(24)
+        broker.restart()  # persistence keeps the queued messages; both clients reconnect
+        at(38)
+        database.start()
+        publisher.join(timeout=180)
+        assert not failure, failure
+        assert not publisher.is_alive()
+        stored = wait_for_count(influx, "SELECT count(laeq) FROM noise", TOTAL, timeout_s=120)
+        time.sleep(2)  # anything doubled or late would show now
+        assert count(influx, "SELECT count(laeq) FROM noise") == TOTAL, (stored, ingest.output()[-3000:])
+        assert count(influx, "SELECT count(lux) FROM light") == TOTAL
+        assert not influx.query("SELECT count(detail) FROM rejects")
+        assert ingest.metric("seatwatch_ingest_spool_batches") == 0
+    finally:
+        if ingest.process and ingest.process.poll() is None:
+            ingest.stop()
