@@ -35,7 +35,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "dashboards": Command("push or export the Grafana dashboards", "dashboards.command"),
     "calibrate": Command(
-        "calibrate a sensor on site and keep the record", None
+        "calibrate a sensor on site and keep the record", "firmware_bridge.calibrate.command"
     ),
     "level": Command("measure sound levels (LAeq, LAFmax, ...) of a WAV file", "analysis.level_command"),
     "simulate": Command("run simulated sensors on pseudo-terminals", "firmware_bridge.simulate.command"),

@@ -1,0 +1,77 @@
+"""The next record in a sensor's history: its id, its validity, and its drift from the record it replaces.
+
+Records are never edited; a new one supersedes the previous from its time on. The auditor's question is
+how far the sensor had wandered since it was last calibrated: for noise the change of offset, judged by
+GB 3096's 0.5 dB rule (STANDARDS.md §3); for light the relative change of gain, flagged over 10 %.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from analysis.acoustics.calibration import DRIFT_LIMIT_DB, drift_check
+from seatwatch.calibration import CalibrationBook, CalibrationRecord, Instrument
+
+LIGHT_DRIFT_LIMIT = 0.10
+"""A gain that moved more than 10 % since the previous record is flagged for the auditor."""
+METHODS = {"noise": "sound-calibrator", "light": "reference-lux-meter"}
+
+
+def next_record(
+    book: CalibrationBook,
+    *,
+    sensor: str,
+    quantity: str,
+    result: float,
+    reference_value: float,
+    instrument: Instrument,
+    operator: str,
+    pre_deviation: float | None,
+    post_deviation: float | None,
+    valid_days: int,
+    notes: str,
+    now: datetime | None = None,
+) -> CalibrationRecord:
+    """A new record for ``sensor``; ``result`` is the noise offset (dB) or the light gain."""
+    performed = (now or datetime.now(UTC)).astimezone(UTC)
+    previous = book.in_force(sensor, quantity, performed)
+    drift: float | None = None
+    flagged = False
+    if previous is not None and quantity == "noise" and previous.offset_db is not None:
+        check = drift_check(previous.offset_db, result, DRIFT_LIMIT_DB)
+        drift, flagged = check.drift_db, not check.valid
+    elif previous is not None and quantity == "light" and previous.gain:
+        drift = result / previous.gain - 1.0
+        flagged = abs(drift) > LIGHT_DRIFT_LIMIT
+    return CalibrationRecord(
+        id=f"{sensor}-{quantity}-{performed:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:4]}",
+        sensor=sensor,
+        quantity=quantity,
+        method=METHODS[quantity],
+        performed_at=performed,
+        valid_until=performed + timedelta(days=valid_days),
+        offset_db=result if quantity == "noise" else None,
+        gain=result if quantity == "light" else None,
+        reference_value=reference_value,
+        instrument=instrument,
+        operator=operator,
+        pre_deviation=pre_deviation,
+        post_deviation=post_deviation,
+        previous_id=previous.id if previous else None,
+        drift=drift,
+        drift_flagged=flagged,
+        notes=notes,
+    )
+
+
+def describe_drift(record: CalibrationRecord) -> str:
+    """One line for the installer and the auditor: the change since the previous record, and its flag."""
+    if record.previous_id is None or record.drift is None:
+        return "first calibration of this sensor: no drift to report"
+    if record.quantity == "noise":
+        change, limit = f"{record.drift:+.2f} dB", f"{DRIFT_LIMIT_DB:g} dB"
+    else:
+        change, limit = f"{100 * record.drift:+.1f} % gain", f"{100 * LIGHT_DRIFT_LIMIT:g} %"
+    flag = f" — FLAGGED: drift over {limit}" if record.drift_flagged else f" (within {limit})"
+    return f"drift since {record.previous_id}: {change}{flag}"
