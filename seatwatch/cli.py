@@ -40,7 +40,7 @@ COMMANDS: dict[str, Command] = {
     "level": Command("measure sound levels (LAeq, LAFmax, ...) of a WAV file", "analysis.level_command"),
     "simulate": Command("run simulated sensors on pseudo-terminals", "firmware_bridge.simulate.command"),
     "demo": Command(
-        "run the whole pipeline on this machine with simulated sensors", None
+        "run the whole pipeline on this machine with simulated sensors", "seatwatch.demo.command"
     ),
 }
 

@@ -1,0 +1,71 @@
+"""Which servers the demo must start, and exactly how to get the ones that are missing.
+
+The demo uses a real Mosquitto and a real InfluxDB (no stand-ins: the pure-Python broker amqtt lacks
+MQTT v5 and shared subscriptions, which ingest relies on — ../shared/DEPENDENCIES.md). A server the user
+configured (SEATWATCH_MQTT_URL / SEATWATCH_INFLUX_URL) is used as it is; one that is neither configured
+nor installed stops the demo before anything starts, with the command that installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Debian puts mosquitto in /usr/sbin, which an ordinary user's PATH often lacks.
+SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+
+
+@dataclass(frozen=True)
+class Server:
+    what: str  # "Mosquitto (MQTT broker)"
+    binary: str
+    env_var: str
+    apt_package: str
+    elsewhere: str  # how to get it without apt
+
+    def configured_url(self, env: Mapping[str, str]) -> str | None:
+        return env.get(self.env_var) or None
+
+    def binary_path(self) -> str | None:
+        return shutil.which(self.binary, path=SEARCH_PATH)
+
+
+MOSQUITTO = Server(
+    "Mosquitto (MQTT broker)",
+    "mosquitto",
+    "SEATWATCH_MQTT_URL",
+    "mosquitto",
+    "https://mosquitto.org/download/ (brew install mosquitto on macOS)",
+)
+INFLUXD = Server(
+    "InfluxDB 1.x (influxd)",
+    "influxd",
+    "SEATWATCH_INFLUX_URL",
+    "influxdb",
+    "InfluxDB 1.8 from https://portal.influxdata.com/downloads/ (brew install influxdb@1 on macOS)",
+)
+
+
+def missing(env: Mapping[str, str]) -> list[Server]:
+    """Servers that are neither configured by URL nor installed."""
+    return [s for s in (MOSQUITTO, INFLUXD) if not s.configured_url(env) and not s.binary_path()]
+
+
+def how_to_get(servers: list[Server]) -> str:
+    """The message that tells the user exactly what to do."""
+    names = " and ".join(s.what for s in servers)
+    packages = " ".join(s.apt_package for s in servers)
+    lines = [
+        f"seatwatch demo needs {names}, which {'is' if len(servers) == 1 else 'are'} not installed.",
+        f"  Debian/Ubuntu:  sudo apt-get install {packages}",
+        "  or simply:      bash scripts/quickstart.sh   (installs them, then runs the demo)",
+    ]
+    lines += [f"  {s.binary} elsewhere: {s.elsewhere}" for s in servers]
+    lines.append(
+        "  Or point the demo at servers you already run: "
+        + ", ".join(f"{s.env_var}=..." for s in servers)
+        + " (it then starts none)."
+    )
+    return "\n".join(lines)
