@@ -1,5 +1,6 @@
 """Levels: energy averaging, exposure, percentiles, and the streaming meter on signals of known level."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from analysis.acoustics.levels import energy_mean, leq, percentile_levels, sound_exposure_level
 from analysis.acoustics.meter import SoundLevelMeter
 from analysis.acoustics.weighting import weighting_db
+from tests.test_time_weighting import chunk_sizes
 
 FS = 48000
 S = 94.0  # sensitivity: a full-scale-RMS signal is 94 dB
@@ -100,19 +102,28 @@ def test_pink_noise_levels_match_its_spectrum():
     assert energy_mean([i.lzeq for i in intervals], durations) == pytest.approx(S - 20, abs=0.01)
 
 
-def test_meter_in_blocks_gives_the_same_intervals_as_whole():
-    x = 0.1 * np.random.default_rng(3).standard_normal(5 * FS + 1234).astype(np.float32)
-    whole = SoundLevelMeter(FS, S).process(x)
-    meter = SoundLevelMeter(FS, S)
-    cuts = [0, 1, 2400, 48000, 48001, 150000, x.size]
+def _levels_table(intervals: list) -> np.ndarray:
+    return np.array([[getattr(i, f.name) for f in dataclasses.fields(i)] for i in intervals], dtype=float)
+
+
+@pytest.mark.parametrize("chunk", [1, 63, 64, 65, 4799, "random"])
+@pytest.mark.parametrize(
+    ("fs", "interval_s", "seconds"),
+    [(48000, 1.0, 3.3), (44100, 0.1, 1.37), (48000, 2.5, 6.1)],  # 2.5 s: spans of 1, 1 and 0.5 s
+)
+def test_meter_in_chunks_gives_bit_identical_intervals_to_the_whole_stream(chunk, fs, interval_s, seconds):
+    if chunk == 1:  # a call per sample: keep it short, but past the 0.625 s of F settling
+        seconds = 0.83
+    x = 0.1 * np.random.default_rng(3).standard_normal(round(seconds * fs)).astype(np.float32)
+    meter = SoundLevelMeter(fs, S, interval_s=interval_s)
+    whole = [*meter.process(x), meter.flush()]
+    meter = SoundLevelMeter(fs, S, interval_s=interval_s)
+    cuts = np.cumsum([0, *chunk_sizes(chunk, x.size)])
     chunked = [i for a, b in zip(cuts, cuts[1:], strict=False) for i in meter.process(x[a:b])]
-    assert len(chunked) == len(whole) == 5
-    for one, other in zip(chunked, whole, strict=True):
-        assert one.start_s == other.start_s
-        for name in ("laeq", "lafmax", "lafmin", "lasmax", "lceq", "lcpeak", "lzeq"):
-            assert getattr(one, name) == pytest.approx(getattr(other, name), abs=1e-5)  # float32 rounding
-    partial = meter.flush()
-    assert partial is not None and partial.duration_s == pytest.approx(1234 / FS)
+    chunked.append(meter.flush())
+    assert len(chunked) == len(whole) == int(seconds / interval_s) + 1
+    assert np.array_equal(_levels_table(chunked), _levels_table(whole), equal_nan=True)
+    assert whole[-1].duration_s == pytest.approx(round(seconds * fs) % round(interval_s * fs) / fs)
     assert meter.flush() is None
 
 
