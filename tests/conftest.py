@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -21,11 +22,15 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SITE = REPO / "examples" / "site.toml"
 
 
-def _unavailable(what: str) -> None:
-    message = f"{what} is not available: install it (apt-get install mosquitto influxdb victoria-metrics)"
+def unavailable(message: str) -> NoReturn:
+    """A prerequisite (server, binary) is missing: skip on a developer's machine, fail under CI=true."""
     if IN_CI:
         pytest.fail(f"CI=true and {message}", pytrace=False)
     pytest.skip(message)
+
+
+def _unavailable(what: str) -> NoReturn:
+    unavailable(f"{what} is not available: install it (apt-get install mosquitto influxdb victoria-metrics)")
 
 
 def _server(

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from seatwatch.demo import prerequisites
-from tests.conftest import IN_CI
+from tests.conftest import unavailable
 
 pytestmark = pytest.mark.integration
 
@@ -66,10 +66,7 @@ def _processes_mentioning(text: str) -> list[int]:
 def test_demo_runs_to_a_report_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     missing = prerequisites.missing(_demo_env())
     if missing:
-        message = prerequisites.how_to_get(missing)
-        if IN_CI:
-            pytest.fail(f"CI=true and {message}", pytrace=False)
-        pytest.skip(message)
+        unavailable(prerequisites.how_to_get(missing))
     out = tmp_path / "demo"
     demo = _demo("--out", str(out), "--step", "300", "--live", "3", "--keep-running", env=_demo_env())
     lines: list[str] = []

@@ -24,7 +24,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from seatwatch.site_file import load_site
-from tests.conftest import EXAMPLE_SITE, IN_CI
+from tests.conftest import EXAMPLE_SITE, unavailable
 from tests.services import ServerProcess
 
 pytestmark = pytest.mark.integration
@@ -43,10 +43,7 @@ PASSWORDS = {
 
 def _require(binary: str) -> None:
     if shutil.which(binary) is None:
-        message = f"{binary} is not installed (apt-get install mosquitto openssl)"
-        if IN_CI:
-            pytest.fail(f"CI=true and {message}", pytrace=False)
-        pytest.skip(message)
+        unavailable(f"{binary} is not installed (apt-get install mosquitto openssl)")
 
 
 def _openssl(*args: str | Path) -> None:
