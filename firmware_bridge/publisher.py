@@ -3,14 +3,24 @@
 Delivery is at-least-once and in order: readings are handed to paho in outbox order, at most
 ``max_in_flight`` batches at a time and only while connected; paho keeps un-acknowledged batches across
 reconnects and resends them first, so an outage of hours neither reorders nor repeats what was already
-handed over. A batch leaves the outbox only on its PUBACK. After a crash the outbox is published again from
-its oldest row. Statuses are retained and republished on every (re)connect; the bridge's last will marks
-it offline. TLS and username/password come from :mod:`seatwatch.settings` and are never logged.
+handed over. A batch leaves the outbox only on a PUBACK that says someone took it. After a crash the
+outbox is published again from its oldest row. Statuses are retained and republished on every
+(re)connect; the bridge's last will marks it offline. TLS and username/password come from
+:mod:`seatwatch.settings` and are never logged.
+
+**No matching subscribers.** An acknowledged publish is not a delivered one: Mosquitto 2.0.11 forgets the
+``$share/...`` subscriptions of ingest's persistent sessions when it restarts, and what arrives before
+ingest subscribes again matches no one and is discarded. Over MQTT v5 the broker says so — PUBACK reason
+code 0x10 — so the bridge keeps such readings: once nothing is in flight it rewinds to the oldest of them
+and, after a backoff (0.5 s doubling to 30 s), publishes one batch at a time until a batch is taken, then
+the full window again. Held readings go out before any newer one, so order is kept except among batches
+already in flight while subscribers appeared. :attr:`Publisher.held_back` counts them for the status.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import ssl
 import time
@@ -24,31 +34,47 @@ from seatwatch.settings import Services
 
 BATCH_READINGS = 250  # ~200 bytes each: well under the contract's 64 KiB payload limit
 FLUSH_EVERY_S = 1.0  # a part-full batch waits this long: a large floor is one message a second per bridge
+HOLD_FIRST_S = 0.5  # first wait before readings no one subscribed to are published again ...
+HOLD_MAX_S = 30.0  # ... doubling up to this
+NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT v5 PUBACK reason code
+
+log = logging.getLogger("seatwatch.bridge")
 
 
 class Publisher:
     """Owns the MQTT connection of one bridge. ``pump()`` is called from one thread (the runner's)."""
 
     def __init__(
-        self, services: Services, site: str, bridge: str, outbox: Outbox, max_in_flight: int = 10
+        self,
+        services: Services,
+        site: str,
+        bridge: str,
+        outbox: Outbox,
+        max_in_flight: int = 10,
+        batch_readings: int = BATCH_READINGS,
     ) -> None:
         self.site = site
         self.bridge = bridge
         self.outbox = outbox
         self.max_in_flight = max_in_flight
+        self.batch_readings = batch_readings
         self.topic = batch_topic(site, bridge)
         self.status_topic = bridge_status_topic(site, bridge)
         self._in_flight: dict[int, list[int]] = {}  # mid -> outbox ids
         self._handed_up_to = 0
         self._last_flush = 0.0
-        self._acked: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._acked: queue.SimpleQueue[tuple[int, bool]] = queue.SimpleQueue()  # (mid, taken by someone)
+        self._held: set[int] = set()  # outbox ids the broker routed to no one, not yet taken since
+        self._rewind = False  # held readings wait to be handed to paho again
+        self._hold_delay = HOLD_FIRST_S
+        self._resume_at = 0.0
         self._retained: dict[str, bytes] = {}
         self.published = 0
         self._host, self._port = services.mqtt_host_port
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=f"seatwatch-bridge-{site}-{bridge}",
-            clean_session=True,
+            protocol=mqtt.MQTTv5,  # for PUBACK reason codes
         )
         if services.mqtt_username:
             self.client.username_pw_set(services.mqtt_username, services.mqtt_password)
@@ -64,7 +90,7 @@ class Publisher:
 
     def start(self) -> None:
         """Connect in the background; paho keeps retrying while the broker is down."""
-        self.client.connect_async(self._host, self._port, keepalive=15)
+        self.client.connect_async(self._host, self._port, keepalive=15, clean_start=True)
         self.client.loop_start()
 
     def stop(self, reason: str = "stopped") -> None:
@@ -81,6 +107,11 @@ class Publisher:
     def connected(self) -> bool:
         return self.client.is_connected()
 
+    @property
+    def held_back(self) -> int:
+        """Readings the broker routed to no subscriber, kept in the outbox to be published again."""
+        return len(self._held)
+
     def set_status(self, topic: str, doc: dict[str, Any]) -> None:
         """Publish a retained status now if connected; in any case again after every reconnect."""
         payload = json.dumps(doc, separators=(",", ":")).encode()
@@ -89,17 +120,29 @@ class Publisher:
             self.client.publish(topic, payload, qos=1, retain=True)
 
     def pump(self) -> None:
-        """Forget acknowledged batches; hand the next outbox rows to paho while there is room."""
-        acked: list[int] = []
-        while not self._acked.empty():
-            acked += self._in_flight.pop(self._acked.get(), [])
-        if acked:
-            self.outbox.remove(acked)
-            self.published += len(acked)
-        while self.connected and len(self._in_flight) < self.max_in_flight:
-            rows = self.outbox.take(self._handed_up_to, BATCH_READINGS)
+        """Settle acknowledged batches; hand the next outbox rows to paho while there is room."""
+        self._settle()
+        now = time.monotonic()
+        if self._rewind and not self._in_flight:
+            self._rewind = False
+            oldest = self.outbox.take(0, 1)  # the outbox's bounds drop oldest first: those are held no more
+            self._held = {i for i in self._held if oldest and i >= oldest[0][0]}
+            if self._held:
+                self._handed_up_to = min(self._held) - 1
+                self._resume_at = now + self._hold_delay
+                log.warning(
+                    "no subscriber took %d readings: publishing them again in %.1f s",
+                    len(self._held),
+                    self._hold_delay,
+                )
+                self._hold_delay = min(self._hold_delay * 2, HOLD_MAX_S)
+        window = 1 if self._held else self.max_in_flight  # probe with one batch while readings are held
+        while (
+            self.connected and not self._rewind and now >= self._resume_at and len(self._in_flight) < window
+        ):
+            rows = self.outbox.take(self._handed_up_to, self.batch_readings)
             if not rows or (
-                len(rows) < BATCH_READINGS and time.monotonic() - self._last_flush < FLUSH_EVERY_S
+                len(rows) < self.batch_readings and time.monotonic() - self._last_flush < FLUSH_EVERY_S
             ):
                 return
             payload = ("[" + ",".join(p for _, p in rows) + "]").encode()
@@ -110,6 +153,24 @@ class Publisher:
             self._in_flight[info.mid] = [i for i, _ in rows]
             self._handed_up_to = rows[-1][0]
             self._last_flush = time.monotonic()
+
+    def _settle(self) -> None:
+        """Remove batches someone took from the outbox; keep those no one subscribed to (module doc)."""
+        taken: list[int] = []
+        while not self._acked.empty():
+            mid, was_taken = self._acked.get()
+            ids = self._in_flight.pop(mid, [])
+            if was_taken:
+                taken += ids
+            elif ids:
+                self._held.update(ids)
+                self._rewind = True
+        if taken:
+            self.outbox.remove(taken)
+            self.published += len(taken)
+            if self._held:
+                self._held.difference_update(taken)
+                self._hold_delay = HOLD_FIRST_S
 
     def _bridge_doc(self, state: str, reason: str) -> bytes:
         doc = {
@@ -130,4 +191,5 @@ class Publisher:
             client.publish(topic, payload, qos=1, retain=True)
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
-        self._acked.put(mid)  # handled in pump(): never take our locks inside paho's network thread
+        # handled in pump(): never take our locks inside paho's network thread
+        self._acked.put((mid, reason.value != NO_MATCHING_SUBSCRIBERS))

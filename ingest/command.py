@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-share",
         action="store_true",
-        help="subscribe without $share: one ingest process per site, but no readings lost when Mosquitto "
-        "restarts (2.0.11 forgets shared subscriptions on restart; see ingest/README.md)",
+        help="subscribe without $share: one ingest process per site (for a broker without shared "
+        "subscriptions; see ingest/README.md)",
     )
     parser.add_argument(
         "--batch-size", type=int, default=5000, help="points per write (default: %(default)s)"

@@ -8,9 +8,10 @@ Receive Maximum that lets enough messages in flight to fill a batch. Readings ar
 (not shared) subscription because every process needs every record.
 
 Mosquitto 2.0.11 does not restore *shared* subscriptions from its persistence file after a restart (plain
-ones it does): readings published between the broker's start and our re-subscription reach no one. With
-``group=None`` ingest uses plain subscriptions instead — one ingest process per site, but nothing is lost
-across a broker restart (see ingest/README.md).
+ones it does), so we subscribe on *every* connect, whether or not the broker says our session was present.
+Readings published before that match no subscriber; the broker tells their publisher so (MQTT v5 PUBACK
+0x10) and bridges keep them and publish them again (firmware_bridge/publisher.py), so nothing is lost.
+With ``group=None`` ingest uses plain subscriptions — one ingest process per site.
 
 An acknowledgement is tied to the connection that delivered the message: after a reconnect the broker
 resends unacknowledged messages (``dup``), so acking an old packet id on the new connection could
@@ -118,8 +119,7 @@ class Consumer:
         self.client.on_connect = self._connected
         self.client.on_disconnect = self._disconnected
         self.client.on_message = self._message
-        # Reconnect fast: with a shared subscription, the time until we re-subscribe after a broker restart
-        # is time in which readings are dropped (see above).
+        # Reconnect fast: until we re-subscribe after a broker restart, bridges hold their readings back.
         self.client.reconnect_delay_set(0.1, 5)  # type: ignore[arg-type]  # paho sleeps a float fine
 
     @property
@@ -166,6 +166,7 @@ class Consumer:
             self.client_id,
             "resumed" if flags.session_present else "new",
         )
+        # Always, even with session_present: the broker may have kept the session but not its $share filters.
         options = SubscribeOptions(qos=1)
         topics = [(topic, options) for topic in self.subscriptions]
         topics.append((self._calibration_filter, options))

@@ -11,6 +11,8 @@ reading becomes a ``rejects`` point and a count by reason.
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +27,15 @@ FLOOR_MARGIN_DB = 3.0
 PAYLOAD_KEEP = 512
 
 
+@functools.lru_cache(maxsize=1024)
+def _cal_field(record_id: str) -> str:
+    """``cal="ID"`` as line protocol escapes it — built once per record, not once per point."""
+    return point("_", {"cal": record_id}, 0)[2:-2]  # '_ cal="ID" 0' without the measurement and time
+
+
+_NO_CAL = _cal_field("none")
+
+
 @dataclass
 class Converted:
     """What one MQTT message became: points to write, rejects counted by reason, the newest reading time."""
@@ -35,30 +46,31 @@ class Converted:
     newest_ms: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """An installation with the series keys of its points, built once: tags do not change while it lasts."""
+
+    installation: Installation
+    noise: str
+    light: str
+
+
 class InstallationIndex:
-    """``Site.installation_at`` per sensor without scanning every installation for every reading, and the
-    series key of each installation's points built once (tags do not change while it lasts)."""
+    """``Site.installation_at`` per sensor without scanning every installation for every reading."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self._by_sensor: dict[str, list[Installation]] = {}
+        self._by_sensor: dict[str, list[Placement]] = {}
         for inst in site.installations:
-            self._by_sensor.setdefault(inst.sensor, []).append(inst)
-        self._series: dict[tuple[str, Installation], str] = {}
+            seat = site.seats[inst.seat]
+            tags = {"site": site.id, "zone": seat.zone, "seat": seat.id, "sensor": inst.sensor}
+            placement = Placement(inst, series_key("noise", tags), series_key("light", tags))
+            self._by_sensor.setdefault(inst.sensor, []).append(placement)
 
-    def series(self, measurement: str, inst: Installation) -> str:
-        key = (measurement, inst)
-        found = self._series.get(key)
-        if found is None:
-            seat = self.site.seats[inst.seat]
-            tags = {"site": self.site.id, "zone": seat.zone, "seat": seat.id, "sensor": inst.sensor}
-            found = self._series[key] = series_key(measurement, tags)
-        return found
-
-    def at(self, sensor: str, t: datetime) -> Installation | None:
-        for inst in self._by_sensor.get(sensor, ()):
-            if inst.covers(t):
-                return inst
+    def at(self, sensor: str, t: datetime) -> Placement | None:
+        for placement in self._by_sensor.get(sensor, ()):
+            if placement.installation.covers(t):
+                return placement
         return None
 
 
@@ -105,39 +117,65 @@ class PointMaker:
         return line("rejects", tags, fields, now)
 
     def _reading_lines(self, r: Reading, index: InstallationIndex, lines: list[str]) -> Rejected | None:
+        """Append the reading's points; the hot path, so lines are formatted here, floats as ``repr``
+        (exact, as :func:`seatwatch.line_protocol.point` writes them), tags from the placement's
+        prebuilt series key. A non-finite value can only come from a calibration record: ValueError."""
         site = index.site
         sensor = site.sensors.get(r.sensor)
-        raw = f"sensor={r.sensor} seq={r.seq} ts={r.ts}"
         if sensor is None:
             return Rejected(
-                "unknown_sensor", f"sensor {r.sensor!r} is not in site {site.id!r}", r.sensor, raw
+                "unknown_sensor", f"sensor {r.sensor!r} is not in site {site.id!r}", r.sensor, _raw(r)
             )
         t = datetime.fromtimestamp(r.ts / 1000, UTC)
-        inst = index.at(r.sensor, t)
-        if inst is None:
+        placed = index.at(r.sensor, t)
+        if placed is None:
             return Rejected(
-                "not_installed", f"sensor {r.sensor!r} was not installed at {t.isoformat()}", r.sensor, raw
+                "not_installed",
+                f"sensor {r.sensor!r} was not installed at {t.isoformat()}",
+                r.sensor,
+                _raw(r),
             )
         ts_ns = r.ts * 1_000_000
+        dur = repr(r.dur)
         if r.laeq is not None:
             record = self.book.in_force(r.sensor, "noise", t)
-            fix = record.apply if record else float
-            laeq = fix(r.laeq)
+            raw_laeq = repr(r.laeq)
+            if record is None:  # the calibrated level is the raw one: format it once
+                laeq, text = r.laeq, raw_laeq
+                lafmax, lafmin, cal = r.lafmax, r.lafmin, _NO_CAL
+            else:
+                laeq = record.apply(r.laeq)
+                text = repr(laeq)
+                lafmax = None if r.lafmax is None else record.apply(r.lafmax)
+                lafmin = None if r.lafmin is None else record.apply(r.lafmin)
+                cal = _cal_field(record.id)
+            exposure = r.dur * 10 ** (laeq / 10)
+            if not math.isfinite(exposure):  # laeq, lafmax and lafmin share the record's offset
+                raise ValueError(f"noise of {r.sensor} at {r.ts} is not finite after calibration")
+            if lafmax is not None:
+                text += f",lafmax={lafmax!r}"
+            if lafmin is not None:
+                text += f",lafmin={lafmin!r}"
             floor = sensor.noise_floor_db
-            fields: dict[str, float | bool | str | None] = {
-                "laeq": laeq,
-                "lafmax": None if r.lafmax is None else fix(r.lafmax),
-                "lafmin": None if r.lafmin is None else fix(r.lafmin),
-                "dur": r.dur,
-                "exposure": r.dur * 10 ** (laeq / 10),
-                "raw_laeq": r.laeq,
-                "below_floor": floor is not None and laeq < floor + FLOOR_MARGIN_DB,
-                "cal": record.id if record else "none",
-            }
-            lines.append(point(index.series("noise", inst), fields, ts_ns))
+            below = "true" if floor is not None and laeq < floor + FLOOR_MARGIN_DB else "false"
+            lines.append(
+                f"{placed.noise} laeq={text},dur={dur},exposure={exposure!r},"
+                f"raw_laeq={raw_laeq},below_floor={below},{cal} {ts_ns}"
+            )
         if r.lux is not None:
             record = self.book.in_force(r.sensor, "light", t)
-            lux = record.apply(r.lux) if record else r.lux
-            fields = {"lux": lux, "raw_lux": r.lux, "cal": record.id if record else "none"}
-            lines.append(point(index.series("light", inst), fields, ts_ns))
+            raw_lux = repr(r.lux)
+            if record is None:
+                lux, cal = raw_lux, _NO_CAL
+            else:
+                calibrated = record.apply(r.lux)
+                if not math.isfinite(calibrated):
+                    raise ValueError(f"light of {r.sensor} at {r.ts} is not finite after calibration")
+                lux, cal = repr(calibrated), _cal_field(record.id)
+            lines.append(f"{placed.light} lux={lux},raw_lux={raw_lux},dur={dur},{cal} {ts_ns}")
         return None
+
+
+def _raw(r: Reading) -> str:
+    """What a refused (but well-formed) reading is kept as in ``rejects``."""
+    return f"sensor={r.sensor} seq={r.seq} ts={r.ts}"

@@ -130,28 +130,108 @@ def parse_payload(
 
     ``topic`` is used to check that a per-sensor topic carries only that sensor's readings.
     """
-    raw = payload[:512].decode("utf-8", errors="replace")
     if len(payload) > MAX_PAYLOAD_BYTES:
         return [], [
-            Rejected("too_large", f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}", raw=raw)
+            Rejected(
+                "too_large", f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}", raw=_raw(payload)
+            )
         ]
     try:
         doc = json.loads(payload)
     except (ValueError, RecursionError) as exc:
-        return [], [Rejected("bad_json", f"payload is not JSON: {exc}", raw=raw)]
+        return [], [Rejected("bad_json", f"payload is not JSON: {exc}", raw=_raw(payload))]
     now = int(time.time() * 1000) if now_ms is None else now_ms
     expected_sensor = topic_sensor(topic) if topic else None
-    elements = doc if isinstance(doc, list) else [doc]
+    is_array = type(doc) is list
+    elements = doc if is_array else [doc]
     readings: list[Reading] = []
     rejected: list[Rejected] = []
     for index, element in enumerate(elements):
-        where = f"[{index}]." if isinstance(doc, list) else ""
-        result = _parse_one(element, where, now, expected_sensor)
-        if isinstance(result, Reading):
-            readings.append(result)
-        else:
-            rejected.append(result)
+        reading = _well_formed(element, now, expected_sensor)
+        if reading is None:
+            result = _parse_one(element, f"[{index}]." if is_array else "", now, expected_sensor)
+            if isinstance(result, Rejected):
+                rejected.append(result)
+                continue
+            reading = result
+        readings.append(reading)
     return readings, rejected
+
+
+def _raw(payload: bytes) -> str:
+    """The start of a refused payload as text, for the ``rejects`` measurement."""
+    return payload[:512].decode("utf-8", errors="replace")
+
+
+_KNOWN_KEYS = frozenset({"v", "sensor", "seq", "ts", "dur", "noise", "light"})
+_NOISE_LOW, _NOISE_HIGH = NOISE_RANGE_DB
+_LUX_LOW, _LUX_HIGH = LUX_RANGE
+_DUR_LOW, _DUR_HIGH = DUR_RANGE_S
+_NOT_SENT = object()  # an optional key that is absent (a key sent as null is a wrong type)
+
+
+def _is_level(value: Any) -> bool:
+    return type(value) is float and _NOISE_LOW <= value <= _NOISE_HIGH
+
+
+def _well_formed(element: Any, now_ms: int, expected_sensor: str | None) -> Reading | None:
+    """The reading, if ``element`` is the usual kind of valid reading; otherwise None.
+
+    Ingest's hot path (nearly every element is like this): exact ``type(x) is`` tests, which also keep
+    ``bool`` out of ``int``, and no exceptions. It accepts only what :func:`_parse_one` accepts and builds the
+    same :class:`Reading`; anything else — a refusal, but also a valid integer ``dur`` or level — returns
+    None and :func:`_parse_one` decides, with its messages. NaN and infinities fail the range comparisons.
+    """
+    if type(element) is not dict:
+        return None
+    get = element.get
+    version, sensor, seq, ts, dur = get("v"), get("sensor"), get("seq"), get("ts"), get("dur")
+    if (
+        type(version) is not int
+        or version != VERSION
+        or type(sensor) is not str
+        or not sensor
+        or "/" in sensor
+        or "+" in sensor
+        or "#" in sensor
+        or (expected_sensor is not None and sensor != expected_sensor)
+        or type(seq) is not int
+        or seq < 0
+        or type(ts) is not int
+        or not EPOCH_2020_MS <= ts <= now_ms + MAX_FUTURE_MS
+        or type(dur) is not float
+        or not _DUR_LOW <= dur <= _DUR_HIGH
+    ):
+        return None
+    noise, light = get("noise"), get("light")
+    laeq = lafmax = lafmin = lux = None
+    if noise is not None:
+        if type(noise) is not dict:
+            return None
+        laeq = noise.get("laeq")
+        lafmax, lafmin = noise.get("lafmax", _NOT_SENT), noise.get("lafmin", _NOT_SENT)
+        if not (
+            _is_level(laeq)
+            and (lafmax is _NOT_SENT or _is_level(lafmax))
+            and (lafmin is _NOT_SENT or _is_level(lafmin))
+        ):
+            return None
+        lafmax = None if lafmax is _NOT_SENT else lafmax
+        lafmin = None if lafmin is _NOT_SENT else lafmin
+        if lafmax is not None and lafmin is not None and lafmin > lafmax:
+            return None
+    elif light is None:
+        return None
+    if light is not None:
+        if type(light) is not dict:
+            return None
+        lux = light.get("lux")
+        if type(lux) is not float or not _LUX_LOW <= lux <= _LUX_HIGH:
+            return None
+    extra = (
+        {} if _KNOWN_KEYS.issuperset(element) else {k: v for k, v in element.items() if k not in _KNOWN_KEYS}
+    )
+    return Reading(sensor, seq, ts, dur, laeq, lafmax, lafmin, lux, extra)
 
 
 class _Refusal(Exception):
@@ -185,7 +265,8 @@ def _parse_one(element: Any, where: str, now_ms: int, expected_sensor: str | Non
         if ts < EPOCH_2020_MS:
             raise _Refusal("clock_past", f"{where}ts {ts} is before 2020: the sending clock is wrong")
         if ts > now_ms + MAX_FUTURE_MS:
-            raise _Refusal("clock_future", f"{where}ts {ts} is {(ts - now_ms) / 1000:.0f} s in the future")
+            ahead = f"{(ts - now_ms) / 1000:.0f} s" if ts < 10**300 else "ages"  # beyond: no float
+            raise _Refusal("clock_future", f"{where}ts {ts} is {ahead} in the future")
         dur = _number(element, "dur", where, DUR_RANGE_S)
         noise = element.get("noise")
         light = element.get("light")
@@ -204,8 +285,7 @@ def _parse_one(element: Any, where: str, now_ms: int, expected_sensor: str | Non
             if not isinstance(light, dict):
                 raise _Refusal("wrong_type", f"{where}light must be an object, not {type(light).__name__}")
             lux = _number(light, "lux", f"{where}light.", LUX_RANGE)
-        known = {"v", "sensor", "seq", "ts", "dur", "noise", "light"}
-        extra = {k: v for k, v in element.items() if k not in known}
+        extra = {k: v for k, v in element.items() if k not in _KNOWN_KEYS}
         return Reading(sensor_id, seq, ts, dur, laeq, lafmax, lafmin, lux, extra)
     except _Refusal as refusal:
         raw = json.dumps(element, default=str)[:512] if not isinstance(element, str) else element[:512]
@@ -227,7 +307,11 @@ def _number(
 ) -> float | None:
     if key not in doc and not required:
         return None
-    value = float(_field(doc, key, (int, float), where))
+    number = _field(doc, key, (int, float), where)
+    try:
+        value = float(number)
+    except OverflowError:  # an integer of hundreds of digits
+        raise _Refusal("out_of_range", f"{where}{key} is far outside {bounds[0]:g}..{bounds[1]:g}") from None
     if not math.isfinite(value):
         raise _Refusal("not_finite", f"{where}{key} is {value}")
     low, high = bounds

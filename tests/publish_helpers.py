@@ -1,13 +1,18 @@
-"""Test and benchmark helpers: a small generated site, synthetic readings, and a bridge-style publisher.
+"""Test and benchmark helpers: a small generated site, synthetic readings, and publishing them.
 
-:func:`publish_readings` sends readings the way bridges do (DESIGN.md: JSON arrays on the bridge batch
-topic, QoS 1) over a persistent paho session, so it survives a broker restart: paho resends what the
-broker did not acknowledge, and publishing returns only when every message was acknowledged.
+:func:`publish_readings` *is* a bridge: it feeds readings into a bridge :class:`Outbox` and lets the bridge's
+:class:`Publisher` drain it (JSON arrays on the bridge batch topic, QoS 1), so tests see exactly what
+bridges do through broker restarts — resending what was not acknowledged and keeping what the broker routed
+to no subscriber (PUBACK 0x10) until someone subscribes. It returns when the outbox is empty.
+
+:func:`publish_payloads` sends ready-made messages as fast as the broker takes them (benchmarks, odd
+payloads); it has no outbox, so it fails loudly when a message reached no subscriber instead of losing it.
 """
 
 from __future__ import annotations
 
 import random
+import tempfile
 import threading
 import time
 import uuid
@@ -19,6 +24,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from firmware_bridge.outbox import Outbox
+from firmware_bridge.publisher import NO_MATCHING_SUBSCRIBERS, Publisher
 from seatwatch.contract import Reading, batch_topic, encode
 from seatwatch.settings import load_services
 
@@ -117,11 +124,14 @@ def publish_payloads(
     published while disconnected — paho keeps such a message and sends it after the reconnect.
     """
     acked: set[int] = set()
+    unrouted: list[int] = []
     lock = threading.Lock()
 
-    def on_publish(_c: mqtt.Client, _u: object, mid: int, _rc: object, _p: object) -> None:
+    def on_publish(_c: mqtt.Client, _u: object, mid: int, reason: object, _p: object) -> None:
         with lock:
             acked.add(mid)
+            if getattr(reason, "value", 0) == NO_MATCHING_SUBSCRIBERS:
+                unrouted.append(mid)
 
     client.on_publish = on_publish
     mids = []
@@ -137,10 +147,13 @@ def publish_payloads(
         with lock:
             missing = len(set(mids) - acked)
         if not missing:
-            return len(mids)
+            break
         if time.monotonic() > deadline:
             raise TimeoutError(f"the broker did not acknowledge {missing} publications within 120 s")
         time.sleep(0.02)
+    if unrouted:
+        raise RuntimeError(f"{len(unrouted)} of {len(mids)} messages matched no subscriber and are lost")
+    return len(mids)
 
 
 def batches(site_id: str, readings: Sequence[Reading], per_message: int = 100) -> list[tuple[str, bytes]]:
@@ -157,11 +170,36 @@ def publish_readings(
     readings: Sequence[Reading],
     per_message: int = 100,
     rate: float | None = None,
+    timeout_s: float = 120.0,
 ) -> int:
-    """Publish readings bridge-style (``rate`` in messages/s); returns the number of messages."""
-    client = publisher(mqtt_url)
-    try:
-        return publish_payloads(client, batches(site_id, readings, per_message), rate)
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    """Publish readings through a bridge's outbox and publisher (``rate`` in messages/s of ``per_message``).
+
+    Returns the number of readings the broker took; raises if the outbox is not empty ``timeout_s`` after
+    the last reading went into it."""
+    services = load_services({"mqtt_url": mqtt_url}, env={})
+    with tempfile.TemporaryDirectory(prefix="publish-") as folder:
+        outbox = Outbox(Path(folder) / "outbox.sqlite")
+        bridge = Publisher(services, site_id, BRIDGE, outbox, batch_readings=per_message)
+        bridge.start()
+        try:
+            started, added = time.monotonic(), 0
+            while added < len(readings):
+                due = len(readings) if not rate else int((time.monotonic() - started) * rate) * per_message
+                if due > added:
+                    outbox.add([encode(r).decode() for r in readings[added:due]])
+                    added = min(due, len(readings))
+                bridge.pump()
+                time.sleep(0.005)
+            deadline = time.monotonic() + timeout_s
+            while outbox.depth():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{outbox.depth()} readings still in the outbox after {timeout_s} s "
+                        f"({bridge.held_back} of them matched no subscriber)"
+                    )
+                bridge.pump()
+                time.sleep(0.005)
+            return bridge.published
+        finally:
+            bridge.stop()
+            outbox.close()

@@ -14,10 +14,13 @@ from seatwatch.contract import (
     REASONS,
     Reading,
     Rejected,
+    _parse_one,
+    _well_formed,
     batch_topic,
     encode,
     parse_payload,
     reading_topic,
+    topic_sensor,
 )
 
 NOW = 1_764_230_400_000
@@ -138,3 +141,77 @@ def test_arbitrary_reading_shaped_objects_are_either_valid_or_refused(doc: dict)
     assert len(readings) + len(rejected) == 1
     for r in readings:
         assert all(math.isfinite(x) for x in (r.dur, r.laeq or 0, r.lux or 0))
+
+
+def test_huge_integers_are_refused_not_raised() -> None:
+    """``float()`` of an integer of hundreds of digits overflows; the parser must still never raise."""
+    for doc, reason, where in [
+        (good(dur=10**400), "out_of_range", "dur is far outside"),
+        (good(noise={"laeq": 10**400}), "out_of_range", "noise.laeq is far outside"),
+        (good(ts=10**400), "clock_future", "ages in the future"),
+    ]:
+        readings, rejected = parse(doc)
+        assert readings == [] and rejected[0].reason == reason and where in rejected[0].detail
+
+
+reading_like_values = st.one_of(
+    st.sampled_from([1, 0, -1, True, 1.0, 0.0005, 3600.0, 3600.5, 52.3, 160.5, "nz-0001", "a/b", "", NOW]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**14), max_value=10**14),
+    st.none(),
+)
+level_objects = st.dictionaries(
+    st.sampled_from(["laeq", "lafmax", "lafmin", "lux", "x"]), reading_like_values
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["v", "sensor", "seq", "ts", "dur", "noise", "light", "fw"]),
+        st.one_of(reading_like_values, level_objects, st.integers(NOW - 10**12, NOW + 10**6)),
+        max_size=3,
+    ),
+    st.sampled_from(["", reading_topic("s", "nz-0001"), reading_topic("s", "nz-0002")]),
+    st.booleans(),
+)
+def test_the_fast_path_agrees_with_the_checked_path(changes: dict, topic: str, on_good: bool) -> None:
+    """``_well_formed`` (ingest's hot path) accepts only what ``_parse_one`` accepts, as the same reading.
+
+    ``on_good``: the changes are made to a valid reading, so that many examples are near-valid."""
+    doc = json.loads(json.dumps(good(**changes) if on_good else changes))  # as ingest sees it: parsed JSON
+    expected = topic_sensor(topic)
+    checked = _parse_one(doc, "", NOW, expected)
+    fast = _well_formed(doc, NOW, expected)
+    if fast is not None:
+        assert isinstance(checked, Reading)
+        assert repr((fast, fast.extra)) == repr((checked, checked.extra))  # repr: NaN-safe, extra included
+
+
+def _level(low: float, high: float) -> st.SearchStrategy[float | None]:
+    return st.none() | st.floats(low, high)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.builds(
+        Reading,
+        st.sampled_from(["nz-0001", "a"]),
+        st.integers(0, 10**9),
+        st.integers(NOW - 10**11, NOW + 300_000),
+        st.floats(0.001, 3600.0),
+        _level(0.0, 160.0),
+        _level(0.0, 160.0),
+        _level(0.0, 160.0),
+        _level(0.0, 200_000.0),
+        st.dictionaries(st.sampled_from(["fw", "rssi"]), st.integers() | st.text(max_size=4), max_size=2),
+    )
+)
+def test_the_fast_path_takes_what_bridges_send(reading: Reading) -> None:
+    doc = json.loads(encode(reading))
+    checked = _parse_one(doc, "", NOW, None)
+    if not isinstance(checked, Reading):  # e.g. no levels at all, or lafmin above lafmax
+        assert _well_formed(doc, NOW, None) is None
+        return
+    fast = _well_formed(doc, NOW, None)
+    assert fast == checked and fast.extra == checked.extra == reading.extra  # type: ignore[union-attr]

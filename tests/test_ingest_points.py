@@ -63,7 +63,13 @@ def test_calibration_in_force_floor_and_exposure(tmp_path: Path) -> None:
     )
     assert float(noise1["exposure"]) == pytest.approx(2.0 * 10**3.5) and noise1["below_floor"] == "false"
     assert noise1["cal"] == '"n1"' and noise1["dur"] == "2.0"
-    assert (light1["lux"], light1["raw_lux"], light1["cal"]) == ("150.0", "100.0", '"l1"')
+    assert (light1["lux"], light1["raw_lux"], light1["dur"], light1["cal"]) == (
+        "150.0",
+        "100.0",
+        "2.0",
+        '"l1"',
+    )
+    assert list(light1) == ["lux", "raw_lux", "dur", "cal"]  # docs/contracts.md: light points carry dur
     assert (noise2["laeq"], noise2["cal"], noise2["below_floor"]) == ("33.0", '"n2"', "true")
     assert (noise3["laeq"], noise3["cal"]) == ("50.0", '"none"')
 
