@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from seatwatch.calibration import CalibrationBook
 from seatwatch.contract import Reading, Rejected, parse_payload
-from seatwatch.line_protocol import line, point, series_key
+from seatwatch.line_protocol import field_value, line, series_key
 from seatwatch.site import Installation, Site
 
 FLOOR_MARGIN_DB = 3.0
@@ -30,7 +30,7 @@ PAYLOAD_KEEP = 512
 @functools.lru_cache(maxsize=1024)
 def _cal_field(record_id: str) -> str:
     """``cal="ID"`` as line protocol escapes it — built once per record, not once per point."""
-    return point("_", {"cal": record_id}, 0)[2:-2]  # '_ cal="ID" 0' without the measurement and time
+    return f"cal={field_value(record_id)}"
 
 
 _NO_CAL = _cal_field("none")

@@ -32,7 +32,8 @@ def _escape_measurement(text: str) -> str:
     return text.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
 
 
-def _field_value(value: float | int | bool | str) -> str:
+def field_value(value: float | int | bool | str) -> str:
+    """A field value as line protocol writes it (``1.5``, ``3i``, ``true``, ``"text"`` escaped)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -57,7 +58,7 @@ def series_key(measurement: str, tags: Mapping[str, str]) -> str:
 
 def point(series: str, fields: Mapping[str, float | int | bool | str | None], ts_ns: int) -> str:
     """One point of a series made by :func:`series_key`. ``None`` fields are left out."""
-    field_part = ",".join(f"{_escape_key(k)}={_field_value(v)}" for k, v in fields.items() if v is not None)
+    field_part = ",".join(f"{_escape_key(k)}={field_value(v)}" for k, v in fields.items() if v is not None)
     if not field_part:
         raise ValueError(f"point in {series.split(',', 1)[0]!r} has no fields")
     return f"{series} {field_part} {ts_ns}"
