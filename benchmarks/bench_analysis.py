@@ -1,25 +1,28 @@
-"""Benchmark: time to produce the compliance report from 1-minute data in a real influxd.
+"""Benchmark: time to judge a site from 1-minute data in a real influxd, and how it grows.
 
-Usage: python benchmarks/bench_analysis.py [--seats 100,300] [--days 2,7] [--url URL]
-       python benchmarks/bench_analysis.py --full 2000 [--url URL]
+Usage: python benchmarks/bench_analysis.py [--seats 500,1000,2000] [--days 1,7] [--repeat 2] [--url URL]
+       python benchmarks/bench_analysis.py --seats 2000 --days 30 --repeat 1   (the issue's full month:
+       173 M points, about 25 minutes of writing and 4 GB of disk here)
 
-For each (seats, days) it writes 1-minute noise and light readings for every seat (as ingest writes them,
-tests/compliance_data.py), then times the report: the InfluxQL aggregation, the engine and writing
-report.json/seats.csv/report.html. It prints the figures and a linear extrapolation to the issue's goal,
-2,000 seats × 30 days (172.8 million points), from the largest run's time per stored point, because writing
-that much test data alone would take most of an hour on this 2-core machine; ``--full SEATS`` instead
-measures the 30-day report of SEATS seats from rollups directly (one day analysed, its rollups copied to
-the other days). Without --url it starts its
-own influxd in a temporary folder (tests/services.py). Figures on a shared machine are depressed: say so
-when quoting them.
+Writes 1-minute noise and light readings (as ingest writes them, tests/compliance_data.py) into one
+database: the largest site for the most days, the smaller sites for the fewest. Then, for each seat count
+and each span written for it, it times three things over [START, START + days): ``seatwatch analyze``
+(reads the readings, writes the hourly rollups and compliance points), the report from the rollups and
+the report from the readings (``--source raw``); each report includes writing report.json, seats.csv and
+report.html. Every measurement is repeated ``--repeat`` times with the load average printed, because the
+machine is shared. Last, it scales the largest site to the issue's goal, 2,000 seats × 30 days, along a
+straight line through its two longest spans (:func:`scaled`). Without --url it starts its own influxd in a
+temporary folder (tests/services.py). The database is dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,7 +30,6 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analysis.compliance.engine import assess  # noqa: E402
-from analysis.compliance.rollups import rollup_lines  # noqa: E402
 from analysis.report.document import report_document  # noqa: E402
 from analysis.report.report_command import write_report  # noqa: E402
 from analysis.rules.profile import load_profile  # noqa: E402
@@ -45,7 +47,11 @@ GOAL_SEATS, GOAL_DAYS = 2000, 30
 
 
 def level(t: datetime) -> float:
-    return 50.0 + (t.minute % 7) if 8 <= t.astimezone(TZ).hour < 22 else 36.0
+    """About 20 distinct 1 dB bins per working hour (so rollups carry a realistic histogram), and a quiet
+    night partly below the sensor's floor (so the below-floor statement has work)."""
+    if 8 <= t.astimezone(TZ).hour < 22:
+        return 44.0 + (t.minute * 37 % 60) / 3
+    return 34.0 + t.minute % 5
 
 
 def lux(t: datetime) -> float:
@@ -68,7 +74,8 @@ def spec(seats: int) -> SiteSpec:
 
 
 def populate(url: str, db: str, site: SiteSpec, days: int) -> tuple[int, float]:
-    """Write the readings; returns (points, seconds)."""
+    """Write the readings in 5,000-line /write bodies, two in flight while the next seat's lines are made
+    (making lines is as slow as influxd storing them); returns (points, seconds)."""
     end = START + timedelta(days=days)
     points, began = 0, time.perf_counter()
     cal = [
@@ -77,11 +84,17 @@ def populate(url: str, db: str, site: SiteSpec, days: int) -> tuple[int, float]:
         for q in ("noise", "light")
     ]
     write(url, db, cal)
-    for seat, zone, *_ in site.seats:
-        lines = noise_lines(site.id, zone, seat, f"n-{seat}", START, end, level)
-        lines += light_lines(site.id, zone, seat, f"n-{seat}", START, end, lux)
-        write(url, db, lines)
-        points += len(lines)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending: list[Future[None]] = []
+        for seat, zone, *_ in site.seats:
+            lines = noise_lines(site.id, zone, seat, f"n-{seat}", START, end, level)
+            lines += light_lines(site.id, zone, seat, f"n-{seat}", START, end, lux)
+            points += len(lines)
+            pending.append(pool.submit(write, url, db, lines))
+            while len(pending) > 2:
+                pending.pop(0).result()
+        for job in pending:
+            job.result()
     return points, time.perf_counter() - began
 
 
@@ -89,51 +102,55 @@ def timed_report(site: Site, client: InfluxQLClient, days: int, source: str, out
     began = time.perf_counter()
     end = START + timedelta(days=days)
     assessment = assess(site, load_profile("iac-csc"), client, START, end, source=source)
+    assert assessment.source == source, assessment.source
     write_report(report_document(assessment), out)
     return time.perf_counter() - began
 
 
-def full_scale(url: str, tmp: Path, seats: int, days: int) -> None:
-    """The monthly report at full size: one day of readings for every seat is analysed, its rollups are
-    copied to the other days (writing 173 M readings would take most of an hour here), and the report over
-    the whole span is timed from the rollups."""
-    db = f"bench_full_{seats}"
-    client = InfluxQLClient(url, db, timeout_s=900)
-    client.command(f"CREATE DATABASE {quote_ident(db)}")
-    site_spec = spec(seats)
-    points, write_s = populate(url, db, site_spec, 1)
-    site = load_site(site_spec.write(tmp, url, db))
+def timed_analyze(site_path: Path, days: int) -> float:
     began = time.perf_counter()
-    day = assess(site, load_profile("iac-csc"), client, START, START + timedelta(days=1), source="raw")
-    lines = rollup_lines(
-        site, day.raw or {}, day.windows, day.start, day.end, day.bucket_minutes, day.calendar
+    end = START + timedelta(days=days)
+    status = cli(["analyze", "--site", str(site_path), "--from", START.isoformat(), "--to", end.isoformat()])
+    assert status == 0, status
+    return time.perf_counter() - began
+
+
+def scaled(rows: list[tuple[int, int, int, float, float, float]]) -> str:
+    """The largest site's figures scaled to GOAL_DAYS: a straight line through its best run at each of
+    its two longest spans (a fixed part per seat plus a part per seat-day; the report from rollups is
+    mostly fixed part), or per seat-day from one span. Then per seat to GOAL_SEATS."""
+    seats = max(r[0] for r in rows)
+    best = {}
+    for r in rows:
+        if r[0] == seats and (r[1] not in best or sum(r[3:]) < sum(best[r[1]][3:])):
+            best[r[1]] = r
+    spans = sorted(best)[-2:]
+    figures = []
+    for i in (3, 4, 5):
+        if len(spans) == 2:
+            (d1, t1), (d2, t2) = ((d, best[d][i]) for d in spans)
+            figures.append(t2 + (t2 - t1) / (d2 - d1) * (GOAL_DAYS - d2))
+        else:
+            figures.append(best[spans[0]][i] / spans[0] * GOAL_DAYS)
+    raw_s, analyze_s, rollup_s = (f * GOAL_SEATS / seats for f in figures)
+    basis = " and ".join(f"{seats}×{d}" for d in spans)
+    return (
+        f"scaled from the best {basis} runs to {GOAL_SEATS} seats × {GOAL_DAYS} days "
+        f"({GOAL_SEATS * GOAL_DAYS * 1440 * 2:,} points): report from rollups {rollup_s:.0f} s "
+        "(goal ≤ 60 s); "
+        f"report from the readings {raw_s:.0f} s; analyze (the month's rollups, once) {analyze_s:.0f} s"
     )
-    analyze_s = time.perf_counter() - began
-    began = time.perf_counter()
-    for k in range(days):
-        shift = k * 86400 * 10**9
-        shifted = [f"{head} {int(ts) + shift}" for head, ts in (x.rsplit(" ", 1) for x in lines)]
-        write(url, db, shifted)
-    copy_s = time.perf_counter() - began
-    report_s = timed_report(site, client, days, "rollups", tmp / "full")
-    print(
-        f"full scale: {seats} seats, 1 day of readings ({points:,} points, written in {write_s:.0f} s, "
-        f"analysed in {analyze_s:.1f} s), {len(lines) * days:,} rollup points for {days} days "
-        f"(written in {copy_s:.0f} s): monthly report from rollups {report_s:.1f} s (goal ≤ 60 s)",
-        flush=True,
-    )
-    client.command(f"DROP DATABASE {quote_ident(db)}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seats", default="100,300")
-    parser.add_argument("--days", default="2,7")
+    parser.add_argument("--seats", default="500,1000,2000")
+    parser.add_argument("--days", default="1,7")
+    parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--url", help="an influxd to use (default: start one)")
-    parser.add_argument(
-        "--full", type=int, metavar="SEATS", help="also time the 30-day report of SEATS seats"
-    )
     args = parser.parse_args()
+    seat_counts = sorted(int(s) for s in args.seats.split(","))
+    spans = sorted(int(d) for d in args.days.split(","))
     server = None
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url
@@ -141,56 +158,41 @@ def main() -> int:
             server = Influxd(Path(tmp) / "influxd")
             server.start()
             url = server.url
+        db = "bench_analysis"
+        client = InfluxQLClient(url, db, timeout_s=3600)
+        client.command(f"CREATE DATABASE {quote_ident(db)}")
         try:
-            if args.full:
-                full_scale(url, Path(tmp), args.full, GOAL_DAYS)
-                return 0
             rows = []
-            for seats in (int(s) for s in args.seats.split(",")):
-                for days in (int(d) for d in args.days.split(",")):
-                    db = f"bench_{seats}_{days}"
-                    client = InfluxQLClient(url, db, timeout_s=900)
-                    client.command(f"CREATE DATABASE {quote_ident(db)}")
-                    site_spec = spec(seats)
-                    points, write_s = populate(url, db, site_spec, days)
-                    site_path = site_spec.write(Path(tmp), url, db)
-                    site = load_site(site_path)
-                    raw_s = timed_report(site, client, days, "raw", Path(tmp) / "raw")
-                    began = time.perf_counter()
-                    end = START + timedelta(days=days)
-                    cli(
-                        [
-                            "analyze",
-                            "--site",
-                            str(site_path),
-                            "--from",
-                            START.isoformat(),
-                            "--to",
-                            end.isoformat(),
-                        ]
-                    )
-                    analyze_s = time.perf_counter() - began
-                    rollup_s = timed_report(site, client, days, "rollups", Path(tmp) / "rolled")
-                    rows.append((seats, days, points, raw_s, analyze_s, rollup_s))
-                    print(
-                        f"seats {seats:5d}  days {days:3d}  points {points:>11,} "
-                        f"(written in {write_s:6.1f} s)  report from readings {raw_s:6.2f} s "
-                        f"({raw_s / points * 1e6:5.2f} µs/point)  analyze+rollups {analyze_s:6.2f} s  "
-                        f"report from rollups {rollup_s:6.2f} s "
-                        f"({rollup_s / (seats * days) * 1e3:5.2f} ms/seat-day)",
-                        flush=True,
-                    )
-                    client.command(f"DROP DATABASE {quote_ident(db)}")
-            seats, days, points, raw_s, analyze_s, rollup_s = max(rows, key=lambda r: r[2])
-            goal_points = GOAL_SEATS * GOAL_DAYS * 1440 * 2
-            per_seat_day = rollup_s / (seats * days) * GOAL_SEATS * GOAL_DAYS
-            print(
-                f"extrapolated linearly to {GOAL_SEATS} seats × {GOAL_DAYS} days ({goal_points:,} points) "
-                f"from the {seats}×{days} run: report from rollups {per_seat_day:.0f} s (goal ≤ 60 s); "
-                f"from the readings {raw_s / points * goal_points:.0f} s; "
-                f"analyze (the month's rollups, once) {analyze_s / points * goal_points:.0f} s"
-            )
+            for seats in seat_counts:
+                days_written = spans[-1] if seats == seat_counts[-1] else spans[0]
+                site_spec = spec(seats)
+                points, write_s = populate(url, db, site_spec, days_written)
+                print(
+                    f"wrote {seats} seats × {days_written} days: {points:,} points in {write_s:.0f} s "
+                    f"({points / write_s:,.0f} points/s)",
+                    flush=True,
+                )
+                site_path = site_spec.write(Path(tmp), url, db)
+                site = load_site(site_path)
+                for days in (d for d in spans if d <= days_written):
+                    read = seats * days * 1440 * 2
+                    for run in range(args.repeat):
+                        load = os.getloadavg()[0]
+                        analyze_s = timed_analyze(site_path, days)
+                        rollup_s = timed_report(site, client, days, "rollups", Path(tmp) / "rolled")
+                        raw_s = timed_report(site, client, days, "raw", Path(tmp) / "raw")
+                        rows.append((seats, days, read, raw_s, analyze_s, rollup_s))
+                        print(
+                            f"seats {seats:5d}  days {days:3d}  points {read:>11,}  "
+                            f"run {run + 1} (load {load:4.1f})  "
+                            f"report from readings {raw_s:7.1f} s ({raw_s / read * 1e6:4.2f} µs/point)  "
+                            f"analyze {analyze_s:7.1f} s  report from rollups {rollup_s:6.1f} s "
+                            f"({rollup_s / (seats * days) * 1e3:5.2f} ms/seat-day)",
+                            flush=True,
+                        )
+            print(scaled(rows), flush=True)
         finally:
+            client.command(f"DROP DATABASE {quote_ident(db)}")
             if server is not None:
                 server.stop()
     return 0

@@ -94,6 +94,23 @@ def test_unparseable_time_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "--from 'March' is not an ISO date" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("start", "shown"),
+    [
+        ("2026-03-02T08:00:00+05:30:30", "2026-03-02T02:29:30+00:00"),  # an offset with seconds
+        ("1900-01-02", "1900-01-01T15:54:17+00:00"),  # Shanghai's local mean time, +08:05:43
+    ],
+)
+def test_from_not_on_a_utc_minute_exits_2(
+    start: str, shown: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = SPEC.write(tmp_path, "http://127.0.0.1:9", "none")
+    argv = ["--site", str(site), "--from", start, "--to", END.isoformat()]
+    assert main(["analyze", *argv]) == 2
+    assert f"--from {start!r} is {shown} in UTC, not on a whole minute" in capsys.readouterr().err
+    assert main(["report", *argv, "--out", str(tmp_path / "out")]) == 2
+
+
 def test_site_with_no_data_exits_2(
     influx_url: str, influx_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -26,6 +26,7 @@ from analysis.compliance.inputs import (
 )
 from analysis.compliance.points import compliance_lines
 from analysis.compliance.rollups import rollup_lines
+from analysis.compliance.windows import PeriodError
 from seatwatch.config_errors import ConfigError
 from seatwatch.influxql import InfluxQLError
 from seatwatch.line_protocol import WriteError, write_v1
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
                 done = n + 1
             next_end = inputs.end + done * every
             time.sleep(max(1.0, (next_end - datetime.now(UTC)).total_seconds()))
-    except NoDataError as exc:
+    except (NoDataError, PeriodError) as exc:
         return report_input_error("analyze", exc)
     except (InfluxQLError, WriteError) as exc:
         print(f"seatwatch analyze: {exc}", file=sys.stderr)

@@ -61,13 +61,17 @@ def parse_moment(text: str, tz: ZoneInfo, option: str) -> datetime:
         raise InputError(
             f"{option} {text!r} is not an ISO date or date-time (e.g. 2026-03-01 or 2026-03-01T08:00)"
         ) from None
-    if moment.second or moment.microsecond:
-        raise InputError(
-            f"{option} {text!r} must be on a whole minute (periods are judged in minute buckets)"
-        )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC)
+    utc = moment.astimezone(UTC)
+    # Checked in UTC, where the buckets are: an offset with seconds (+05:30:30, or a zone's historical
+    # local mean time) moves a local whole minute off the UTC minute.
+    if utc.second or utc.microsecond:
+        raise InputError(
+            f"{option} {text!r} is {utc.isoformat()} in UTC, not on a whole minute (periods are judged in "
+            "minute buckets)"
+        )
+    return utc
 
 
 def load_inputs(args: argparse.Namespace) -> Inputs:

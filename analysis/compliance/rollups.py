@@ -3,7 +3,7 @@
 A month of 1-minute readings for 2,000 seats is 173 million points, and aggregating them again for every
 report is minutes of database time on a small server. So every ``seatwatch analyze`` run writes, for each
 bucket of its window and each data seat, one ``seat_rollup`` point — energy, covered seconds, LAFmax,
-below-floor seconds, the 1 dB level histogram of :mod:`analysis.compliance.stats`, lux mean / count / sum /
+below-floor seconds, the 1 dB level histogram of :mod:`analysis.compliance.levels`, lux mean / count / sum /
 covered seconds / lowest reading and the local clock hour — tagged with the check hours the bucket belongs
 to (``hours`` = "occupied", "unoccupied+night", …) and a ``calendar`` key. A report then aggregates the
 rollups inside the database, a few rows per seat.
@@ -16,36 +16,43 @@ Keeping them right:
 - **Complete.** Each analysed bucket also gets a ``seat_rollup_state`` point. A report uses rollups only
   when every bucket of its period has one for the current calendar key; otherwise it reads the raw
   readings (``--source raw`` forces that).
-- **Consistent.** The calendar key hashes the time zone, the shifts, the closed days, the clock windows
-  and the bucket size: a change to any of them makes old rollups invisible rather than wrong.
+- **Consistent.** The calendar key hashes the time zone, the shifts, the closed days, the clock windows,
+  the bucket size and the rollup format: a change to any of them makes old rollups invisible rather than
+  wrong.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from analysis.compliance.levels import BIN_COUNT, LEVEL_MIN
 from analysis.compliance.queries import SeatData
-from analysis.compliance.stats import LEVEL_MAX, LEVEL_MIN, WindowStats, level_bins, light_seconds
+from analysis.compliance.stats import WindowStats, light_seconds
 from analysis.compliance.windows import Window
 from analysis.rules.profile import Profile
 from seatwatch.influxql import InfluxQLClient, quote_string
-from seatwatch.line_protocol import line
+from seatwatch.line_protocol import line, series_key
 from seatwatch.site import Site
 
 MEASUREMENT = "seat_rollup"
 STATE = "seat_rollup_state"
-BINS = [f"h{LEVEL_MIN + i}" for i in range(LEVEL_MAX - LEVEL_MIN + 1)]
+BINS = [f"h{LEVEL_MIN + i}" for i in range(BIN_COUNT)]
+# 2: the level bins hold the readings' own seconds (format 1 spread each bucket's quintiles over them).
+FORMAT = 2
 
 
 def calendar_key(site: Site, profile: Profile, wins: dict[str, Window], bucket_min: int) -> str:
-    """A short hash of everything that decides which bucket belongs to which hours."""
+    """A short hash of everything that decides which bucket belongs to which hours, and of the rollups'
+    FORMAT (so rollups whose fields meant something else are ignored, not mixed in)."""
     hours = site.hours
     parts = {
+        "format": FORMAT,
         "tz": site.timezone,
         "bucket": bucket_min,
         "shifts": sorted([sorted(s.days), s.start_min, s.end_min] for s in hours.shifts),
@@ -85,40 +92,47 @@ def rollup_lines(
     tz = site.hours.timezone
     bucket_s = bucket_min * 60.0
     out = []
+    local_hour: dict[int, int] = {}  # bucket start -> local clock hour, shared by all seats
     for seat, d in data.items():
         rows: dict[int, dict[str, float | int]] = {}
         if d.noise is not None:
             n = d.noise
-            quintiles = np.stack([n.column(f"p{q}") for q in (10, 30, 50, 70, 90)], axis=1)
-            for i, t in enumerate(n.t.tolist()):
-                fields = rows.setdefault(t, {})
-                fields.update(
-                    energy=n.column("energy")[i], dur=n.column("dur")[i], lafmax=n.column("lafmax")[i]
-                )
-                q = quintiles[i][np.isfinite(quintiles[i])]
-                for b in level_bins(q).tolist():
-                    name = BINS[b]
-                    fields[name] = fields.get(name, 0.0) + fields["dur"] / 5
+            for t, energy, dur, lafmax in zip(
+                n.t.tolist(), *(n.column(c).tolist() for c in ("energy", "dur", "lafmax")), strict=True
+            ):
+                rows.setdefault(t, {}).update(energy=energy, dur=dur, lafmax=lafmax)
+        if d.levels is not None:
+            lv = d.levels
+            for t, b, seconds in zip(lv.t.tolist(), lv.bins.tolist(), lv.seconds.tolist(), strict=True):
+                rows.setdefault(t, {})[BINS[b]] = seconds
         if d.below_floor is not None:
             for t, below in zip(d.below_floor.t.tolist(), d.below_floor.column("dur").tolist(), strict=True):
                 rows.setdefault(t, {})["below"] = below
         if d.light is not None:
             light = d.light
-            seconds = light_seconds(light, d.light_period_s, bucket_s)
-            for i, t in enumerate(light.t.tolist()):
-                mean, count = light.column("lux")[i], light.column("count")[i]
+            columns = (light.column(c).tolist() for c in ("lux", "count", "lux_min"))
+            seconds = light_seconds(light, d.light_period_s, bucket_s).tolist()
+            for t, mean, count, low, covered in zip(light.t.tolist(), *columns, seconds, strict=True):
+                if t not in local_hour:
+                    local_hour[t] = datetime.fromtimestamp(t / 1000, UTC).astimezone(tz).hour
                 rows.setdefault(t, {}).update(
                     lux=mean,
                     lux_n=count,
                     lux_sum=mean * count,
-                    lux_dur=seconds[i],
-                    lux_min=light.column("lux_min")[i],
-                    lh=datetime.fromtimestamp(t / 1000, UTC).astimezone(tz).hour,
+                    lux_dur=covered,
+                    lux_min=low,
+                    lh=local_hour[t],
                 )
+        series: dict[str, str] = {}  # hours tag -> escaped series key, built once per seat and tag
         for t, fields in rows.items():
-            clean = {k: float(v) for k, v in fields.items() if np.isfinite(v)}
-            tags = {"site": site.id, "seat": seat, "calendar": key, "hours": tags_of.get(t, "none")}
-            out.append(line(MEASUREMENT, tags, clean, t * 1_000_000))
+            hours = tags_of.get(t, "none")
+            if hours not in series:
+                tags = {"site": site.id, "seat": seat, "calendar": key, "hours": hours}
+                series[hours] = series_key(MEASUREMENT, tags)
+            # Field names are ours and all values are numbers: formatted here, not through line(),
+            # because a month of 2,000 seats is 1.4 million rollup points (docs/compliance.md).
+            body = ",".join(f"{k}={float(v)!r}" for k, v in fields.items() if math.isfinite(v))
+            out.append(f"{series[hours]} {body} {t * 1_000_000}")
     t, step = start, timedelta(minutes=bucket_min)
     while t < end:
         out.append(

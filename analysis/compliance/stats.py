@@ -4,10 +4,9 @@ The engine judges from these :class:`WindowStats`, whichever way they were obtai
 aggregates of the raw readings (:func:`raw_stats`) or from the hourly rollups the engine writes
 (:mod:`analysis.compliance.rollups`) — so both ways give the same figures by construction.
 
-L10/L90 cannot be pooled from per-bucket percentiles exactly, so each bucket's 10/30/50/70/90th
-percentiles of the 1-min LAeq values stand for a fifth of its covered time each, accumulated in a
-histogram of 1 dB bins (``LEVEL_MIN`` … ``LEVEL_MAX`` dB): compact enough to store per hour, and read back
-with :func:`analysis.acoustics.levels.percentile_levels` to within half a bin.
+L10/L90 come from the covered seconds in 1 dB bins of the readings' LAeq (:mod:`analysis.compliance.levels`),
+read back with :func:`analysis.acoustics.levels.percentile_levels` at the bin centres: exact to within
+half a bin.
 """
 
 from __future__ import annotations
@@ -19,13 +18,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from analysis.acoustics.levels import percentile_levels
+from analysis.compliance.levels import BIN_COUNT, LEVEL_MAX, LEVEL_MIN
 from analysis.compliance.queries import Buckets, SeatData
 from analysis.compliance.windows import Window
-
-LEVEL_MIN, LEVEL_MAX = 20, 120  # histogram range in dB(A); levels outside are clamped to the end bins
-QUINTILES = (10, 30, 50, 70, 90)
-
-Threshold = tuple[str, float]  # (hours name, lux requirement): the "time below requirement" a check needs
 
 
 @dataclass
@@ -36,7 +31,7 @@ class WindowStats:
     noise_seconds: float = 0.0
     lafmax: float | None = None
     below_floor_seconds: float = 0.0
-    histogram: np.ndarray = field(default_factory=lambda: np.zeros(LEVEL_MAX - LEVEL_MIN + 1))
+    histogram: np.ndarray = field(default_factory=lambda: np.zeros(BIN_COUNT))  # seconds per 1 dB bin
     lux_sum: float = 0.0  # Σ bucket mean × readings
     lux_count: float = 0.0
     lux_seconds: float = 0.0
@@ -62,21 +57,6 @@ class WindowStats:
     @property
     def lux_mean(self) -> float | None:
         return self.lux_sum / self.lux_count if self.lux_count > 0 else None
-
-
-def level_bins(levels: np.ndarray) -> np.ndarray:
-    """Histogram bin index of each level (1 dB bins from LEVEL_MIN, clamped)."""
-    return np.clip(np.floor(levels) - LEVEL_MIN, 0, LEVEL_MAX - LEVEL_MIN).astype(int)
-
-
-def quintile_histogram(noise: Buckets, mask: np.ndarray) -> np.ndarray:
-    """Seconds per 1 dB bin: each bucket's quintile levels get a fifth of its covered seconds."""
-    quantiles = np.stack([noise.column(f"p{q}")[mask] for q in QUINTILES], axis=1)
-    weights = np.repeat(np.nan_to_num(noise.column("dur")[mask])[:, None] / len(QUINTILES), 5, axis=1)
-    ok = np.isfinite(quantiles)
-    return np.bincount(
-        level_bins(quantiles[ok]), weights=weights[ok], minlength=LEVEL_MAX - LEVEL_MIN + 1
-    ).astype(float)
 
 
 def light_seconds(light: Buckets, period_s: float | None, bucket_s: float) -> np.ndarray:
@@ -111,7 +91,8 @@ def raw_stats(
         stats.noise_energy = float(np.nansum(n.column("energy")[mask][dur > 0]))
         stats.noise_seconds = float(dur.sum())
         stats.lafmax = float(np.nanmax(n.column("lafmax")[mask]))
-        stats.histogram = quintile_histogram(n, mask)
+        if data.levels is not None:
+            stats.histogram = data.levels.histogram(window.bucket_starts)
     floor, mask = data.below_floor, _in(data.below_floor, window)
     if floor is not None and mask is not None:
         stats.below_floor_seconds = float(np.nansum(floor.column("dur")[mask]))

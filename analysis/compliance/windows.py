@@ -21,6 +21,10 @@ from seatwatch.hours import Interval, OccupiedHours, Shift, parse_clock, total_s
 from seatwatch.site import Site
 
 
+class PeriodError(ValueError):
+    """The period or the check hours do not fall on whole UTC minutes, so no bucket size fits them."""
+
+
 @dataclass(frozen=True)
 class Window:
     """The intervals of one hours name within the period, and their bucket starts (epoch ms)."""
@@ -54,7 +58,10 @@ def bucket_minutes(boundaries: list[datetime]) -> int:
     step = 60
     for t in boundaries:
         if t.second or t.microsecond:
-            raise ValueError(f"{t.isoformat()} is not on a whole minute; periods and hours start on minutes")
+            raise PeriodError(
+                f"{t.isoformat()} is not on a whole UTC minute; periods and check hours must start on "
+                "minutes (the site's time zone may have had an offset with seconds then)"
+            )
         step = gcd(step, t.minute)
     return step or 60
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from analysis.compliance.engine import NoDataError, assess
 from analysis.compliance.inputs import InputError, add_common_arguments, load_inputs, report_input_error
+from analysis.compliance.windows import PeriodError
 from analysis.report.document import report_document
 from analysis.report.html import report_html
 from analysis.report.seats_csv import write_seats_csv
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             args.min_coverage,
             args.source,
         )
-    except (ConfigError, InputError, NoDataError) as exc:
+    except (ConfigError, InputError, NoDataError, PeriodError) as exc:
         return report_input_error("report", exc)
     except InfluxQLError as exc:
         print(f"seatwatch report: {exc}", file=sys.stderr)
