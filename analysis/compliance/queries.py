@@ -33,7 +33,6 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from analysis.compliance.levels import LevelBinner, Levels
-from analysis.compliance.stream import stream_series
 from seatwatch.influxql import InfluxQLClient, quote_ident, quote_string
 
 NOISE_COLUMNS = ("energy", "dur", "lafmax")
@@ -142,7 +141,7 @@ def _levels(
     buckets are whole minutes)."""
     binner = LevelBinner(bucket_min)
     q = f'SELECT "laeq", "dur" FROM "noise" WHERE {_where(site, start, end)} GROUP BY "seat"'
-    for series in stream_series(client, q, epoch="m"):
+    for series in client.stream(q, epoch="m"):
         binner.add(series.tags.get("seat", ""), series.values)
     return binner.result()
 
@@ -155,7 +154,7 @@ def _light_periods(client: InfluxQLClient, site: str, start: datetime, end: date
         f'GROUP BY "seat", "sensor" LIMIT {PERIOD_SAMPLES}'
     )
     times: dict[tuple[str, str], list[int]] = {}
-    for s in stream_series(client, q, epoch="ms"):
+    for s in client.stream(q, epoch="ms"):
         times.setdefault((s.tags.get("seat", ""), s.tags.get("sensor", "")), []).extend(
             r[0] for r in s.values
         )
