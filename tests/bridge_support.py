@@ -25,15 +25,23 @@ REPO = Path(__file__).resolve().parent.parent
 BRIDGE = "gw-test"
 
 
-def write_site(folder: Path, site_id: str, mqtt_url: str, refs: int = 8, modbus_per_bus: int = 4) -> Path:
+def write_site(
+    folder: Path,
+    site_id: str,
+    mqtt_url: str,
+    refs: int = 8,
+    modbus_per_bus: int = 4,
+    bridge: str = BRIDGE,
+) -> Path:
     """A site whose ``refs`` reference sensors and 2 RS-485 buses (``modbus_per_bus`` noise + as many lux
-    transmitters each) have their ports under ``folder/dev``."""
+    transmitters each) have their ports under ``folder/dev``. ``bridge`` names the one bridge: a broker
+    whose ACL names bridges (deploy/mosquitto/) needs one of its own."""
     dev = folder / "dev"
     lines = [
         f'[site]\nid = "{site_id}"\nname = "bridge test"\ntimezone = "Asia/Shanghai"\n',
         '[hours]\nshifts = [{ name = "all", days = "daily", start = "00:00", end = "24:00" }]\n',
         f'[services]\nmqtt_url = "{mqtt_url}"\nstate_dir = "{folder / "state"}"\n',
-        f'[[bridges]]\nid = "{BRIDGE}"\n',
+        f'[[bridges]]\nid = "{bridge}"\n',
         '[[zones]]\nid = "z"\nname = "zone"\nkind = "agent"\narea_m2 = 200.0\n',
     ]
     sensors: list[tuple[str, str, str, str]] = []
@@ -64,7 +72,7 @@ def write_site(folder: Path, site_id: str, mqtt_url: str, refs: int = 8, modbus_
         lines.append(f'[[seats]]\nid = "S-{n:02d}"\nzone = "z"\nx = {n % 8 * 1.5}\ny = {n // 8 * 2.0}\n')
         floor = "noise_floor_db = 30.0\n" if "noise" in measures else ""
         lines.append(
-            f'[[sensors]]\nid = "{ident}"\nbridge = "{BRIDGE}"\nmeasures = {measures}\ndriver = "{driver}"\n'
+            f'[[sensors]]\nid = "{ident}"\nbridge = "{bridge}"\nmeasures = {measures}\ndriver = "{driver}"\n'
             f"{floor}connection = {connection}\n"
         )
         lines.append(f'[[installations]]\nsensor = "{ident}"\nseat = "S-{n:02d}"\nfrom = 2020-01-01\n')
@@ -73,16 +81,19 @@ def write_site(folder: Path, site_id: str, mqtt_url: str, refs: int = 8, modbus_
     return path
 
 
-def start_bridge(site: Path, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start_bridge(
+    site: Path, log: Path, env: dict[str, str] | None = None, bridge: str = BRIDGE
+) -> subprocess.Popen[bytes]:
     """``seatwatch bridge`` in its own process group, output to ``log``."""
     environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     environment.pop("SEATWATCH_MQTT_URL", None)
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "seatwatch", "bridge", "--site", str(site), "--bridge", BRIDGE],
+            [sys.executable, "-m", "seatwatch", "bridge", "--site", str(site), "--bridge", bridge],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=REPO,
+            env=environment,
             start_new_session=True,
         )
 

@@ -17,6 +17,9 @@ import pytest
 from seatwatch.influxql import InfluxQLClient, quote_ident
 from tests.services import Influxd, Mosquitto, ServerProcess, VictoriaMetrics
 
+# A plugin that test modules also import from (pytest_plugins + import): rewrite its asserts all the same.
+pytest.register_assert_rewrite("tests.mosquitto_secure")
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SITE = REPO / "examples" / "site.toml"
