@@ -12,7 +12,8 @@ outbox is published again from its oldest row. Statuses are retained and republi
 and readings wait in the outbox meanwhile, so a bridge with a wrong password or the wrong CA keeps
 running and loses nothing — but it must say why it publishes nothing. Each new reason (refused
 CONNACK, TLS verification, unreachable) is logged once as an error naming the broker (host:port) and
-the user, never the password; the first successful connection after it is logged too.
+the user, never the password, and every successful connection is logged too
+(:class:`seatwatch.mqtt_connection.ConnectionLog`, shared with ingest and calibrate).
 
 **No matching subscribers.** An acknowledged publish is not a delivered one: Mosquitto 2.0.11 forgets the
 ``$share/...`` subscriptions of ingest's persistent sessions when it restarts, and what arrives before
@@ -29,7 +30,6 @@ import json
 import logging
 import queue
 import ssl
-import sys
 import time
 from typing import Any
 
@@ -37,6 +37,7 @@ import paho.mqtt.client as mqtt
 
 from firmware_bridge.outbox import Outbox
 from seatwatch.contract import MAX_PAYLOAD_BYTES, VERSION, batch_topic, bridge_status_topic
+from seatwatch.mqtt_connection import ConnectionLog
 from seatwatch.settings import Services
 
 BATCH_READINGS = 250  # ~200 bytes each: well under the contract's 64 KiB payload limit
@@ -78,8 +79,7 @@ class Publisher:
         self._retained: dict[str, bytes] = {}
         self.published = 0
         self._host, self._port = services.mqtt_host_port
-        self._username = services.mqtt_username
-        self._connect_problem = ""  # the reason last logged for not being connected ("" = connected)
+        self._connection = ConnectionLog(services, log, "readings wait in the outbox, retrying")
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=f"seatwatch-bridge-{site}-{bridge}",
@@ -95,7 +95,7 @@ class Publisher:
         self.client.max_inflight_messages_set(max_in_flight + 50)  # statuses must never wait behind batches
         self.client.reconnect_delay_set(0.5, 10)
         self.client.on_connect = self._on_connect
-        self.client.on_connect_fail = self._on_connect_fail
+        self._connection.watch(self.client)
         self.client.on_publish = self._on_publish
 
     def start(self) -> None:
@@ -195,39 +195,11 @@ class Publisher:
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
-        if reason.is_failure:
-            user = f" for user {self._username!r}" if self._username else " without a user name"
-            self._report(f"{self._where} refused the connection{user}: {reason}")
+        if not self._connection.accepted(reason):
             return
-        if self._connect_problem:
-            log.info("connected to %s", self._where)
-            self._connect_problem = ""
         for topic, payload in self._retained.items():
             client.publish(topic, payload, qos=1, retain=True)
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
         # handled in pump(): never take our locks inside paho's network thread
         self._acked.put((mid, reason.value != NO_MATCHING_SUBSCRIBERS))
-
-    @property
-    def _where(self) -> str:
-        return f"the MQTT broker at {self._host}:{self._port}"
-
-    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        """paho calls this from inside its ``except OSError`` around a failed (re)connect: say why."""
-        exc = sys.exception()
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            self._report(
-                f"TLS certificate verification of {self._where} failed: {exc.verify_message} "
-                "(is mqtt_ca_file / SEATWATCH_MQTT_CA_FILE the CA that signed the broker's certificate?)"
-            )
-        elif isinstance(exc, ssl.SSLError):
-            self._report(f"TLS with {self._where} failed: {exc.reason or exc}")
-        else:
-            self._report(f"cannot reach {self._where}: {getattr(exc, 'strerror', None) or exc}")
-
-    def _report(self, problem: str) -> None:
-        """Log a reason for not being connected once, not on every retry; paho keeps retrying."""
-        if problem != self._connect_problem:
-            log.error("%s; readings wait in the outbox, retrying", problem)
-            self._connect_problem = problem

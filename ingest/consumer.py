@@ -17,6 +17,12 @@ An acknowledgement is tied to the connection that delivered the message: after a
 resends unacknowledged messages (``dup``), so acking an old packet id on the new connection could
 acknowledge a different message. Acks of an older connection are dropped; the resent copies are written
 again, harmlessly (idempotent points).
+
+A broker that refuses us (wrong user or password), a CA that did not sign its certificate, or a broker
+out of reach: paho retries for ever and nothing is lost meanwhile (the broker queues readings for our
+session; those no session subscribed to, bridges keep), but ingest must say why it stores nothing — once
+per reason, naming the broker and the user, never the password
+(:class:`seatwatch.mqtt_connection.ConnectionLog`, shared with the bridge).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from seatwatch.calibration import records_subscription
 from seatwatch.contract import reading_subscriptions
+from seatwatch.mqtt_connection import ConnectionLog, failure, refusal
 from seatwatch.settings import Services
 
 log = logging.getLogger("seatwatch.ingest")
@@ -58,30 +65,43 @@ def _client(services: Services, client_id: str, manual_ack: bool) -> mqtt.Client
 
 
 def fetch_retained(
-    services: Services, topic: str, quiet_s: float = 0.5, timeout_s: float = 10.0
+    services: Services, topic: str, connection: ConnectionLog, quiet_s: float = 0.5, timeout_s: float = 10.0
 ) -> list[bytes]:
     """Retained payloads under ``topic``, read with a throw-away clean session.
 
     Calibration records must be known *before* the persistent session starts delivering queued readings
-    (those arrive at connect, ahead of any subscription's retained messages).
+    (those arrive at connect, ahead of any subscription's retained messages). A broker that refuses us
+    ends the wait at once. Reasons go to ``connection``, the consumer's: it does not repeat them.
     """
     received: queue.Queue[bytes] = queue.Queue()
-    subscribed = threading.Event()
+    answered = threading.Event()  # subscribed, or refused
+    refused = threading.Event()
+
+    def on_connect(client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            connection.report(refusal(services, reason))
+            refused.set()
+            answered.set()
+        else:
+            client.subscribe(topic, qos=1)
+
     client = _client(services, f"seatwatch-ingest-prefetch-{time.time_ns()}", manual_ack=False)
-    client.on_connect = lambda c, _u, _f, rc, _p: c.subscribe(topic, qos=1) if not rc.is_failure else None
-    client.on_subscribe = lambda *_args: subscribed.set()
+    client.on_connect = on_connect
+    client.on_subscribe = lambda *_args: answered.set()
     client.on_message = lambda _c, _u, message: received.put(message.payload) if message.retain else None
     host, port = services.mqtt_host_port
     payloads: list[bytes] = []
     try:
         client.connect(host, port, keepalive=30)
     except OSError as exc:
-        log.warning("cannot read retained calibration records from %s: %s", services.mqtt_url, exc)
+        connection.report(failure(services, exc))
         return payloads
     client.loop_start()
     try:
-        if not subscribed.wait(timeout_s):
+        if not answered.wait(timeout_s):
             log.warning("no answer from %s while reading retained calibration records", services.mqtt_url)
+            return payloads
+        if refused.is_set():
             return payloads
         while True:
             try:
@@ -115,8 +135,12 @@ class Consumer:
         self._on_calibration = on_calibration
         self._calibration_filter = records_subscription(site)
         self._generation = 0
+        self.connection = ConnectionLog(
+            services, log, "readings wait at the broker or in the bridges meanwhile, retrying"
+        )
         self.client = _client(services, client_id, manual_ack=True)
         self.client.on_connect = self._connected
+        self.connection.watch(self.client)
         self.client.on_disconnect = self._disconnected
         self.client.on_message = self._message
         # Reconnect fast: until we re-subscribe after a broker restart, bridges hold their readings back.
@@ -156,16 +180,10 @@ class Consumer:
                 self.client.ack(token[1], token[2])
 
     def _connected(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any, _props: Any) -> None:
-        if reason.is_failure:
-            log.error("MQTT broker %s refused the connection: %s", self.services.mqtt_url, reason)
+        session = "resumed" if flags.session_present else "new"
+        if not self.connection.accepted(reason, f" as {self.client_id} (session {session})"):
             return
         self._generation += 1
-        log.info(
-            "connected to %s as %s (session %s)",
-            self.services.mqtt_url,
-            self.client_id,
-            "resumed" if flags.session_present else "new",
-        )
         # Always, even with session_present: the broker may have kept the session but not its $share filters.
         options = SubscribeOptions(qos=1)
         topics = [(topic, options) for topic in self.subscriptions]
@@ -174,8 +192,7 @@ class Consumer:
 
     def _disconnected(self, _client: mqtt.Client, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
         self._generation += 1
-        if reason.is_failure:
-            log.warning("disconnected from %s (%s); reconnecting", self.services.mqtt_url, reason)
+        self.connection.lost(reason)
 
     def _message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         token = (self._generation, message.mid, message.qos)

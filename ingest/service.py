@@ -88,7 +88,9 @@ class IngestService:
 
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set; then flush, acknowledge what is durable and say goodbye."""
-        for payload in fetch_retained(self.services, records_subscription(self.site.id)):
+        for payload in fetch_retained(
+            self.services, records_subscription(self.site.id), self.consumer.connection
+        ):
             self._calibration_payload(payload, "(retained)", None)
         self.consumer.set_will(self._status_topic, json.dumps({"state": "offline"}))
         self.consumer.start()

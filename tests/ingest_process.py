@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 from seatwatch.influxql import InfluxQLClient
@@ -25,7 +26,9 @@ class IngestProcess:
         client_id: str,
         api: str = "auto",
         extra: tuple[str, ...] = (),
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        """``env``: more environment, such as a secured broker's SEATWATCH_MQTT_* settings."""
         self.args = [
             sys.executable, "-m", "seatwatch", "ingest", "--site", str(site_file), "--client-id", client_id,
             "--status-every", "5", *extra,
@@ -39,6 +42,7 @@ class IngestProcess:
             SEATWATCH_STATE_DIR=str(state_dir),
             PYTHONPATH=str(REPO),
         )
+        self.env.update(env or {})
         self.log = state_dir / f"{client_id}.log"
         state_dir.mkdir(parents=True, exist_ok=True)
         self.health_port = 0

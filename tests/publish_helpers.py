@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -171,15 +171,19 @@ def publish_readings(
     per_message: int = 100,
     rate: float | None = None,
     timeout_s: float = 120.0,
+    bridge_id: str = BRIDGE,
+    env: Mapping[str, str] | None = None,
 ) -> int:
     """Publish readings through a bridge's outbox and publisher (``rate`` in messages/s of ``per_message``).
 
+    ``env`` holds a secured broker's settings as a bridge's environment would (SEATWATCH_MQTT_CA_FILE,
+    _USERNAME, _PASSWORD), and ``bridge_id`` the bridge whose topic that user may publish to.
     Returns the number of readings the broker took; raises if the outbox is not empty ``timeout_s`` after
     the last reading went into it."""
-    services = load_services({"mqtt_url": mqtt_url}, env={})
+    services = load_services({"mqtt_url": mqtt_url}, env=env or {})
     with tempfile.TemporaryDirectory(prefix="publish-") as folder:
         outbox = Outbox(Path(folder) / "outbox.sqlite")
-        bridge = Publisher(services, site_id, BRIDGE, outbox, batch_readings=per_message)
+        bridge = Publisher(services, site_id, bridge_id, outbox, batch_readings=per_message)
         bridge.start()
         try:
             started, added = time.monotonic(), 0

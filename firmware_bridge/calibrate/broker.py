@@ -2,7 +2,9 @@
 
 Calibration talks to the broker twice — to read a sensor live and to publish the record retained — and
 both must honour the same settings (TLS, username, password from the environment) without ever showing
-the password in a message.
+the password in a message. Its errors are worded as the bridge's and ingest's
+(:mod:`seatwatch.mqtt_connection`): the user the broker refused, or which CA setting to check when TLS
+verification fails — not a bare "cannot reach" for a certificate that did not verify.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import uuid
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
+from seatwatch.mqtt_connection import broker_name, failure, refusal
 from seatwatch.settings import Services
 
 CONNECT_TIMEOUT_S = 10.0
@@ -40,27 +44,26 @@ def connect(services: Services, purpose: str) -> mqtt.Client:
     if services.mqtt_tls:
         client.tls_set(ca_certs=services.mqtt_ca_file)
     connected = threading.Event()
-    outcome: list[str] = []
+    outcome: list[ReasonCode] = []
 
     def on_connect(
-        _client: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object
+        _client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _props: object
     ) -> None:
-        outcome.append(str(reason))
+        outcome.append(reason)
         connected.set()
 
     client.on_connect = on_connect
-    where = f"the MQTT broker at {host}:{port}"
     try:
         client.connect(host, port, keepalive=30)
     except OSError as exc:
-        raise BrokerError(f"cannot reach {where}: {exc.strerror or exc}") from exc
+        raise BrokerError(failure(services, exc)) from exc
     client.loop_start()
     if not connected.wait(CONNECT_TIMEOUT_S):
         close(client)
-        raise BrokerError(f"{where} did not answer within {CONNECT_TIMEOUT_S:g} s")
-    if outcome[0] != "Success":
+        raise BrokerError(f"{broker_name(services)} did not answer within {CONNECT_TIMEOUT_S:g} s")
+    if outcome[0].is_failure:
         close(client)
-        raise BrokerError(f"{where} refused the connection: {outcome[0]}")
+        raise BrokerError(refusal(services, outcome[0]))
     return client
 
 
