@@ -22,6 +22,11 @@ code 0x10 — so the bridge keeps such readings: once nothing is in flight it re
 and, after a backoff (0.5 s doubling to 30 s), publishes one batch at a time until a batch is taken, then
 the full window again. Held readings go out before any newer one, so order is kept except among batches
 already in flight while subscribers appeared. :attr:`Publisher.held_back` counts them for the status.
+
+**A refused publish.** A PUBACK with an error code (0x80 and up — e.g. 0x87 "Not authorized" when the ACL
+does not let this bridge's user publish on its topic) is no delivery either: those readings are kept and
+re-sent the same way, and the first refusal of each kind is logged as an error naming the topic, so a
+misconfigured bridge id or ACL shows up in the log instead of emptying the outbox into nothing.
 """
 
 from __future__ import annotations
@@ -44,7 +49,6 @@ BATCH_READINGS = 250  # ~200 bytes each: well under the contract's 64 KiB payloa
 FLUSH_EVERY_S = 1.0  # a part-full batch waits this long: a large floor is one message a second per bridge
 HOLD_FIRST_S = 0.5  # first wait before readings no one subscribed to are published again ...
 HOLD_MAX_S = 30.0  # ... doubling up to this
-NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT v5 PUBACK reason code
 
 log = logging.getLogger("seatwatch.bridge")
 
@@ -74,6 +78,8 @@ class Publisher:
         self._acked: queue.SimpleQueue[tuple[int, bool]] = queue.SimpleQueue()  # (mid, taken by someone)
         self._held: set[int] = set()  # outbox ids the broker routed to no one, not yet taken since
         self._rewind = False  # held readings wait to be handed to paho again
+        self._held_because = ""  # the last PUBACK reason that kept readings back
+        self._refusals_logged: set[str] = set()
         self._hold_delay = HOLD_FIRST_S
         self._resume_at = 0.0
         self._retained: dict[str, bytes] = {}
@@ -141,8 +147,9 @@ class Publisher:
                 self._handed_up_to = min(self._held) - 1
                 self._resume_at = now + self._hold_delay
                 log.warning(
-                    "no subscriber took %d readings: publishing them again in %.1f s",
+                    "%d readings were not taken (%s): publishing them again in %.1f s",
                     len(self._held),
+                    self._held_because,
                     self._hold_delay,
                 )
                 self._hold_delay = min(self._hold_delay * 2, HOLD_MAX_S)
@@ -168,13 +175,22 @@ class Publisher:
         """Remove batches someone took from the outbox; keep those no one subscribed to (module doc)."""
         taken: list[int] = []
         while not self._acked.empty():
-            mid, was_taken = self._acked.get()
+            mid, code = self._acked.get()
             ids = self._in_flight.pop(mid, [])
-            if was_taken:
+            if code.value == 0:  # Success: someone took it. 0x10 (no subscriber) and refusals are kept.
                 taken += ids
             elif ids:
                 self._held.update(ids)
                 self._rewind = True
+                self._held_because = str(code)
+                if code.is_failure and str(code) not in self._refusals_logged:
+                    self._refusals_logged.add(str(code))
+                    log.error(
+                        "the broker refused readings published on %s (%s): they stay in the outbox; "
+                        "check that this bridge's MQTT user may publish there (ACL)",
+                        self.topic,
+                        code,
+                    )
         if taken:
             self.outbox.remove(taken)
             self.published += len(taken)
@@ -202,4 +218,4 @@ class Publisher:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
         # handled in pump(): never take our locks inside paho's network thread
-        self._acked.put((mid, reason.value != NO_MATCHING_SUBSCRIBERS))
+        self._acked.put((mid, reason))

@@ -12,6 +12,7 @@ with its readings in the outbox, and never print the password.
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import subprocess
 import time
@@ -22,8 +23,10 @@ from typing import Any
 import pytest
 
 from firmware_bridge.outbox import Outbox
+from firmware_bridge.publisher import Publisher
 from firmware_bridge.simulate.simulator import Simulator
-from seatwatch.contract import batch_topic, bridge_status_topic, parse_payload
+from seatwatch.contract import Reading, batch_topic, bridge_status_topic, encode, parse_payload
+from seatwatch.settings import load_services
 from seatwatch.site_file import load_site
 from tests.bridge_support import start_bridge, stop_bridge, wait_until, write_site
 from tests.mosquitto_secure import PASSWORDS, SITE, Broker, Client, make_test_ca
@@ -184,3 +187,45 @@ def test_a_ca_that_did_not_sign_the_broker_is_a_clear_tls_error(broker: Broker, 
     error = run_refused(site, site.parent / "other-ca" / "ca.crt", PASSWORDS[USER], "TLS")
     assert "certificate verification" in error and "SEATWATCH_MQTT_CA_FILE" in error, error
     assert f"127.0.0.1:{broker.port}" in error, error
+
+
+def test_a_publish_the_acl_refuses_keeps_its_readings_and_says_why(
+    broker: Broker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """gw-east's user publishing as gw-west: every PUBACK is 0x87 Not authorized. Nothing may leave the
+    outbox as if delivered, and the log must name the refusal and the topic."""
+    services = load_services(
+        {
+            "mqtt_url": f"mqtts://127.0.0.1:{broker.port}",
+            "mqtt_username": USER,
+            "mqtt_ca_file": str(broker.ca_file),
+        },
+        env={"SEATWATCH_MQTT_PASSWORD": PASSWORDS[USER]},
+    )
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    publisher = Publisher(services, SITE, "gw-west", outbox, batch_readings=10)
+    caplog.set_level(logging.WARNING, logger="seatwatch.bridge")
+    publisher.start()
+    try:
+        outbox.add(
+            [
+                encode(Reading("nz-w-01", n, 1_764_230_400_000 + n * 1000, 1.0, lux=1.0)).decode()
+                for n in range(20)
+            ]
+        )
+        deadline = time.monotonic() + 10
+        while publisher.held_back < 20 and time.monotonic() < deadline:
+            publisher.pump()
+            time.sleep(0.01)
+        assert (publisher.held_back, outbox.depth(), publisher.published) == (20, 20, 0)
+        refusals = [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == logging.ERROR and "refused readings" in r.getMessage()
+        ]
+        assert len(refusals) == 1, caplog.text
+        assert "Not authorized" in refusals[0] and batch_topic(SITE, "gw-west") in refusals[0]
+        assert PASSWORDS[USER] not in caplog.text
+    finally:
+        publisher.stop()
+        outbox.close()
