@@ -25,7 +25,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from firmware_bridge.outbox import Outbox
-from firmware_bridge.publisher import NO_MATCHING_SUBSCRIBERS, Publisher
+from firmware_bridge.publisher import Publisher
 from seatwatch.contract import Reading, batch_topic, encode
 from seatwatch.settings import load_services
 
@@ -130,7 +130,7 @@ def publish_payloads(
     def on_publish(_c: mqtt.Client, _u: object, mid: int, reason: object, _p: object) -> None:
         with lock:
             acked.add(mid)
-            if getattr(reason, "value", 0) == NO_MATCHING_SUBSCRIBERS:
+            if getattr(reason, "value", 0) != 0:  # 0x10 no subscriber, or a refusal: not delivered
                 unrouted.append(mid)
 
     client.on_publish = on_publish
