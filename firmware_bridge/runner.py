@@ -130,7 +130,7 @@ class Bridge:
             "sensors_online": sum(s.online for s in self.states.values()),
             "outbox": self.outbox.depth(),
             "outbox_dropped": self.outbox.dropped(),
-            "held_back": self.publisher.held_back,  # published, but no subscriber took them (publisher.py)
+            "held_back": self.publisher.held_back,  # published, but not taken: no subscriber or refused
             "clock_refused": self.clock_refused,
             "published": self.publisher.published,
         }
