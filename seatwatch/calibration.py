@@ -17,7 +17,7 @@ import json
 import logging
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from seatwatch.contract import TOPIC_ROOT
@@ -35,7 +35,43 @@ class Instrument:
     model: str = ""
     serial: str = ""
     accuracy_class: str = ""
-    certificate_date: str = ""  # ISO date of the instrument's own calibration certificate
+    certificate_date: str = ""  # ISO date the instrument's own calibration certificate is valid from
+    certificate_number: str = ""
+    certificate_valid_until: str = ""  # ISO date, inclusive
+
+
+PROVENANCE = (
+    "operator",
+    "instrument.model",
+    "instrument.serial",
+    "instrument.accuracy_class",
+    "instrument.certificate_number",
+    "instrument.certificate_date",
+    "instrument.certificate_valid_until",
+)
+"""What a record must name to be evidence: who calibrated, with which reference, certified until when."""
+
+
+def missing_provenance(operator: str, instrument: Instrument) -> list[str]:
+    """The :data:`PROVENANCE` keys left empty."""
+    values = {"operator": operator, **{f"instrument.{k}": v for k, v in asdict(instrument).items()}}
+    return [key for key in PROVENANCE if not str(values[key]).strip()]
+
+
+def certificate_problem(instrument: Instrument, day: date) -> str | None:
+    """Why the reference's own certificate does not cover ``day`` (expired, not yet valid, unreadable
+    dates), or None when it does."""
+    try:
+        start = date.fromisoformat(instrument.certificate_date)
+        end = date.fromisoformat(instrument.certificate_valid_until)
+    except ValueError:
+        return "its validity dates are missing or not ISO dates (YYYY-MM-DD)"
+    number = instrument.certificate_number or "(no number)"
+    if day < start:
+        return f"certificate {number} is not valid before {start.isoformat()}"
+    if day > end:
+        return f"certificate {number} expired on {end.isoformat()}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,6 +93,24 @@ class CalibrationRecord:
     drift: float | None = None  # change since the previous record (dB, or relative gain)
     drift_flagged: bool = False
     notes: str = ""
+    sensor_model: str = ""  # the site file's model of the sensor, at calibration time
+    seat: str = ""  # where the sensor was installed at calibration time ("" = not installed)
+    outside_usual_range: bool = False  # the installer confirmed a result outside the model's usual range
+    usual_range: str = ""  # that range, in words ("gain 0.5 to 2")
+    ambient_temperature_c: float | None = None
+    ambient_humidity_pct: float | None = None
+    ambient_pressure_kpa: float | None = None
+    points: list[list[float]] = field(default_factory=list)  # light: [sensor lx, reference lx] per point
+    uncertainty: dict[str, float] = field(default_factory=dict)  # budget; see docs/calibration.md
+
+    def provenance_problems(self) -> list[str]:
+        """Why this record is not evidence (missing provenance, reference not certified on the day); the
+        compliance engine counts a record with any as not valid. Old records without provenance still
+        parse and still correct readings: they are just not evidence."""
+        problems = [f"lacks {key}" for key in missing_provenance(self.operator, self.instrument)]
+        if not problems and (problem := certificate_problem(self.instrument, self.performed_at.date())):
+            problems.append(f"reference instrument {problem}")
+        return problems
 
     def apply(self, raw: float) -> float:
         """The calibrated value of a raw reading of this record's quantity."""
@@ -118,6 +172,7 @@ class CalibrationRecord:
         instrument = doc.get("instrument") or {}
         if not isinstance(instrument, dict):
             raise BadRecord("calibration record instrument must be an object")
+        values.update(_measurement_details(doc))
         values["instrument"] = Instrument(
             **{
                 key: _checked(instrument[key], str, f"instrument.{key}")
@@ -150,7 +205,30 @@ _FIELD_TYPES: dict[str, type] = {
     "drift": float,
     "drift_flagged": bool,
     "notes": str,
+    "sensor_model": str,
+    "seat": str,
+    "outside_usual_range": bool,
+    "usual_range": str,
+    "ambient_temperature_c": float,
+    "ambient_humidity_pct": float,
+    "ambient_pressure_kpa": float,
 }
+
+
+def _measurement_details(doc: dict[str, Any]) -> dict[str, Any]:
+    """The record's ``points`` (pairs of lux) and ``uncertainty`` (numbers by name), type-checked."""
+    out: dict[str, Any] = {}
+    points = doc.get("points")
+    if points is not None:
+        if not isinstance(points, list) or not all(isinstance(p, list) and len(p) == 2 for p in points):
+            raise BadRecord("calibration record points must be a list of [sensor lx, reference lx] pairs")
+        out["points"] = [[_checked(v, float, f"points[{n}]") for v in p] for n, p in enumerate(points)]
+    budget = doc.get("uncertainty")
+    if budget is not None:
+        if not isinstance(budget, dict):
+            raise BadRecord("calibration record uncertainty must be an object")
+        out["uncertainty"] = {str(k): _checked(v, float, f"uncertainty.{k}") for k, v in budget.items()}
+    return out
 
 
 def _checked(value: Any, kind: type, key: str) -> Any:

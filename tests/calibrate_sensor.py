@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,28 @@ class PublishingSensor:
             self.client.publish(self.topic, encode(reading), qos=1)
 
 
+def provenance(quantity: str, valid_from: date | None = None, valid_until: date | None = None) -> list[str]:
+    """The provenance options a calibration needs, with a reference certificate valid from a month ago
+    for a year unless dates are given."""
+    today = datetime.now(UTC).date()
+    start = valid_from or today - timedelta(days=30)
+    end = valid_until or start + timedelta(days=365)
+    model, serial, grade = (
+        ("B&K 4231", "2458913", "IEC 60942 class 1")
+        if quantity == "noise"
+        else ("T-10A", "11223", "JJG 245 grade 1")
+    )
+    return [
+        "--operator", "Li Wei",
+        "--instrument-model", model,
+        "--instrument-serial", serial,
+        "--instrument-class", grade,
+        "--instrument-cert-number", f"JL-{serial}-26",
+        "--instrument-cert-valid-from", start.isoformat(),
+        "--instrument-cert-valid-until", end.isoformat(),
+    ]  # fmt: skip
+
+
 def seatwatch(*args: str | Path, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
     """Run ``python -m seatwatch ARGS`` as the user would, without a terminal."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEATWATCH_")}
@@ -157,6 +180,11 @@ def seatwatch(*args: str | Path, timeout: float = 60.0) -> subprocess.CompletedP
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+def words(text: str) -> str:
+    """``text`` with each run of whitespace one space: what was said, however it was wrapped to 80 columns."""
+    return " ".join(text.split())
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from seatwatch.calibration import CalibrationRecord, record_line
+from seatwatch.calibration import CalibrationRecord, Instrument, record_line
 from seatwatch.line_protocol import write_v1
 
 Level = Callable[[datetime], float | None]  # value at a reading's start; None = no reading then
@@ -141,6 +141,14 @@ def calibration_line(site: str, sensor: str, quantity: str, performed: datetime,
         offset_db=1.0 if quantity == "noise" else None,
         gain=1.1 if quantity == "light" else None,
         operator="test",
+        instrument=Instrument(
+            "B&K 4231" if quantity == "noise" else "T-10A",
+            "2458913",
+            "IEC 60942 class 1" if quantity == "noise" else "JJG 245 grade 1",
+            (performed - timedelta(days=200)).date().isoformat(),
+            "JL-2458913",
+            (performed + timedelta(days=165)).date().isoformat(),
+        ),
     )
     return record_line(site, record)
 

@@ -15,17 +15,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from seatwatch.calibration import CalibrationRecord, load_records, records_subscription
 from seatwatch.influxql import InfluxQLClient
 from seatwatch.settings import load_services
-from tests.calibrate_sensor import PublishingSensor, history, seatwatch, write_site
+from tests.calibrate_sensor import PublishingSensor, history, provenance, seatwatch, words, write_site
 
 pytestmark = pytest.mark.integration
-
-INSTRUMENT = [
-    "--operator", "Li Wei",
-    "--instrument-model", "B&K 4231",
-    "--instrument-serial", "2458913",
-    "--instrument-class", "IEC 60942 class 1",
-    "--instrument-cert-date", "2026-01-10",
-]  # fmt: skip
 
 
 @pytest.fixture
@@ -51,7 +43,18 @@ def _retained(mqtt_url: str, site_id: str) -> list[CalibrationRecord]:
 
 
 def _noise(site: Path, *extra: str) -> object:
-    return seatwatch("calibrate", "noise", "--site", site, "--sensor", "nz-1", "--duration", "2", *extra)
+    return seatwatch(
+        "calibrate",
+        "noise",
+        "--site",
+        site,
+        "--sensor",
+        "nz-1",
+        "--duration",
+        "2",
+        *provenance("noise"),
+        *extra,
+    )
 
 
 def test_noise_calibration_recovers_the_bias_and_keeps_the_record(
@@ -59,22 +62,23 @@ def test_noise_calibration_recovers_the_bias_and_keeps_the_record(
 ) -> None:
     with PublishingSensor(mqtt_url, site_id) as sensor:
         sensor.noise_db = 94.0 + 2.3  # calibrator seated on a sensor that reads 2.3 dB high
-        result = _noise(
-            site, "--timeout", "15", "--post-check", "--certificate", site.parent / "certs", *INSTRUMENT
-        )
+        result = _noise(site, "--timeout", "15", "--post-check", "--certificate", site.parent / "certs")
     assert result.returncode == 0, result.stderr
-    assert "[########################] 100%" in result.stderr and "stable" in result.stderr
+    assert "100%" in result.stderr and "stable" in result.stderr and "s left" in result.stderr
+    assert "post-check: levels corrected by" in result.stderr
     [record] = history(site)
     assert record.offset_db == pytest.approx(-2.3, abs=0.1)
     assert abs(record.post_deviation) < 0.1 and record.pre_deviation == pytest.approx(2.3, abs=0.1)
     assert record.instrument.accuracy_class == "IEC 60942 class 1" and record.operator == "Li Wei"
     assert record.method == "sound-calibrator" and record.reference_value == 94.0
     assert (record.valid_until - record.performed_at).days == 365
-    assert f"record {record.id}" in result.stdout and "first calibration" in result.stdout
+    assert record.id in result.stdout and "first calibration" in result.stdout
+    assert "Post-check" in result.stdout and "passed" in result.stdout
+    assert all(len(line) <= 80 for line in (result.stdout + result.stderr).splitlines())
     assert _retained(mqtt_url, site_id) == [record]
     assert load_records(influx, site_id).history("nz-1", "noise") == [record]
     page = (site.parent / "certs" / f"{record.id}.html").read_text()
-    assert f"offset {record.offset_db:+.2f} dB" in page and "IEC 60942 class 1" in page
+    assert f"offset {record.offset_db:+.2f} dB" in page and "IEC 60942:2017 class 1 sound calibrator" in page
 
 
 def test_light_calibration_recovers_the_gain(
@@ -84,7 +88,7 @@ def test_light_calibration_recovers_the_gain(
         sensor.lux = 520.0 * 0.85  # the reference meter reads 520 lx where the sensor reads 15 % low
         result = seatwatch(
             "calibrate", "light", "--site", site, "--sensor", "lx-2", "--reference-lux", "520",
-            "--point", "170:200", "--duration", "1.5", "--timeout", "15", *INSTRUMENT,
+            "--point", "170:200", "--duration", "1.5", "--timeout", "15", *provenance("light"),
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
     [record] = history(site)
@@ -129,7 +133,7 @@ def test_history_list_show_due_export_and_drift(site: Path, mqtt_url: str, site_
         sensor.noise_db = 95.5  # the sensor's sensitivity moved by 0.8 dB
         second = _noise(site, "--timeout", "15", "--valid-days", "10")
     assert second.returncode == 0, second.stderr
-    assert "FLAGGED: drift over 0.5 dB" in second.stdout
+    assert "FLAGGED: drift over 0.5 dB" in words(second.stdout)
     first, latest = history(site)
     assert (
         latest.previous_id == first.id
@@ -147,8 +151,12 @@ def test_history_list_show_due_export_and_drift(site: Path, mqtt_url: str, site_
     assert [r["id"] for r in json.loads(exported.stdout)] == [first.id, latest.id]
 
     html = site.parent / "cert.html"
-    shown = seatwatch("calibrate", "show", latest.id, "--site", site, "--html", html)
-    assert shown.returncode == 0 and json.loads(shown.stdout.split("\nstatus:")[0])["id"] == latest.id
+    shown = seatwatch("calibrate", "show", latest.id, "--site", site, "--json", "--html", html)
+    assert shown.returncode == 0 and json.loads(shown.stdout.split("\ncertificate ")[0])["id"] == latest.id
+    text = seatwatch("calibrate", "show", latest.id, "--site", site)
+    assert text.returncode == 0 and "{" not in text.stdout
+    assert f"Status in force Certificate / record no. {latest.id}" in words(text.stdout)
+    assert "Drift drift since" in words(text.stdout) and "FLAGGED" in text.stdout
     assert "FLAGGED" in html.read_text() and "@media print" in html.read_text()
 
     due = seatwatch("calibrate", "due", "--site", site, "--days", "30")
@@ -167,7 +175,7 @@ def test_without_influxdb_the_record_is_kept_locally_and_still_published(
         sensor.noise_db = 96.3
         result = _noise(site, "--timeout", "15")
     assert result.returncode == 0, result.stderr
-    assert "ingest writes the record when it receives it" in result.stderr
+    assert "ingest writes the record when it receives it" in words(result.stderr)
     [record] = history(site)
     assert _retained(mqtt_url, site_id) == [record]
     listing = seatwatch("calibrate", "list", "--site", site)
@@ -178,10 +186,20 @@ def test_a_record_kept_while_the_broker_was_down_is_published_later(
     tmp_path: Path, mqtt_url: str, influx_url: str, influx_db: str, influx: InfluxQLClient, site_id: str
 ) -> None:
     offline = write_site(tmp_path, site_id, "mqtt://127.0.0.1:9", "http://127.0.0.1:9", influx_db)
-    result = seatwatch("calibrate", "light", "--site", offline, "--sensor", "lx-2", "--point", "442:520")
-    assert result.returncode == 1 and "not published to ingest yet" in result.stderr
+    result = seatwatch(
+        "calibrate",
+        "light",
+        "--site",
+        offline,
+        "--sensor",
+        "lx-2",
+        "--point",
+        "442:520",
+        *provenance("light"),
+    )
+    assert result.returncode == 1 and "not published to ingest yet" in words(result.stderr)
     [record] = history(offline)
-    assert f"show {record.id} --site {offline}" in result.stderr
+    assert f"show {record.id} --site {offline}" in words(result.stderr)
     online = write_site(tmp_path, site_id, mqtt_url, influx_url, influx_db)
     again = seatwatch("calibrate", "show", record.id, "--site", online, "--publish")
     assert again.returncode == 0, again.stderr

@@ -18,6 +18,7 @@ from seatwatch.influxql import InfluxQLClient
 from seatwatch.site_file import load_site
 from tests.calibrate_sensor import (
     history,
+    provenance,
     seatwatch,
     split_at_record,
     start_seatwatch,
@@ -71,12 +72,12 @@ def test_calibration_recovers_the_bias_and_ingest_corrects_from_the_record_on(
     sim.set_source("ref-1", noise_db=94.0, lux=520.0)  # calibrator seated, reference lamp at 520 lx
     noise = seatwatch(
         "calibrate", "noise", "--site", site, "--sensor", "ref-1", "--reference-db", "94.0",
-        "--duration", "3", "--timeout", "20", "--post-check",
+        "--duration", "3", "--timeout", "20", "--post-check", *provenance("noise"),
     )  # fmt: skip
     assert noise.returncode == 0, noise.stderr
     light = seatwatch(
         "calibrate", "light", "--site", site, "--sensor", "ref-1", "--reference-lux", "520",
-        "--duration", "2", "--timeout", "20",
+        "--duration", "2", "--timeout", "20", *provenance("light"),
     )  # fmt: skip
     assert light.returncode == 0, light.stderr
     noise_record, light_record = history(site)
@@ -133,8 +134,9 @@ def _calibration_verdict(influx: InfluxQLClient, start: datetime) -> str:
 def test_without_the_calibrator_the_office_is_refused(chain: tuple[Path, simulator.Simulator]) -> None:
     site, _sim = chain  # no source set: the sensor hears the office
     result = seatwatch(
-        "calibrate", "noise", "--site", site, "--sensor", "ref-1", "--duration", "3", "--timeout", "6"
-    )
+        "calibrate", "noise", "--site", site, "--sensor", "ref-1", "--duration", "3", "--timeout", "6",
+        *provenance("noise"),
+    )  # fmt: skip
     assert result.returncode == 1
     assert "calibration refused: level too low" in result.stderr and "nothing was recorded" in result.stderr
     assert history(site) == []

@@ -3,22 +3,35 @@ and the command's refusals of bad input (run as a subprocess, as the installer t
 
 from __future__ import annotations
 
+import io
 import json
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from analysis.compliance.calibration_check import calibration_result, sensor_calibration
 from firmware_bridge.calibrate.certificate import render
 from firmware_bridge.calibrate.light import fit_gain, lux_judge, parse_point
 from firmware_bridge.calibrate.noise import noise_judge, noise_offset, post_check
+from firmware_bridge.calibrate.plausibility import usual_range
+from firmware_bridge.calibrate.readout import Readout
 from firmware_bridge.calibrate.record_store import HistoryError, RecordStore
 from firmware_bridge.calibrate.supersede import describe_drift, next_record
-from firmware_bridge.calibrate.window import CalibrationRefused, Window, wait_for_stable
-from seatwatch.calibration import CalibrationBook, Instrument
+from firmware_bridge.calibrate.uncertainty import light_budget, noise_budget, reference_class
+from firmware_bridge.calibrate.window import CalibrationRefused, Verdict, Window, wait_for_stable
+from firmware_bridge.simulate.rehearsal import Calibrator, Rehearsal
+from firmware_bridge.simulate.simulator import Simulator
+from seatwatch.calibration import CalibrationBook, CalibrationRecord, Instrument, certificate_problem
 from seatwatch.contract import Reading
 from seatwatch.settings import load_services
-from tests.calibrate_sensor import seatwatch, write_site
+from seatwatch.site import Site
+from seatwatch.site_file import load_site
+from tests.calibrate_sensor import provenance, seatwatch, write_site
+
+PROVENANCE_NOISE = provenance("noise")
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -37,9 +50,10 @@ class ListSource:
 
 def _wait(levels: list[float], duration: float = 5.0) -> float:
     judge = noise_judge(94.0, 0.2, 30.0)
-    verdict = wait_for_stable(
+    verdict, window = wait_for_stable(
         ListSource(levels), lambda r: r.laeq, duration, 0.3, judge, lambda *a: None, "noise readings of nz-1"
     )
+    assert window.seconds == pytest.approx(duration)
     return verdict.value
 
 
@@ -70,14 +84,14 @@ def test_too_low_names_the_noise_floor() -> None:
 
 
 def test_post_check_applies_gb3096_drift_rule() -> None:
-    assert post_check(94.0, -2.3, 96.6).valid
-    assert not post_check(94.0, -2.3, 96.9).valid
+    assert post_check(94.0, 94.3).valid
+    assert not post_check(94.0, 94.6).valid
 
 
 def test_light_gain_through_zero_recovers_the_bias() -> None:
     fit = fit_gain([(442.0, 520.0), (170.0, 200.0), (255.0, 300.0)], 0.05)
     assert 1 / fit.gain == pytest.approx(0.85, rel=1e-6)
-    with pytest.raises(CalibrationRefused, match="worst residual is"):
+    with pytest.raises(CalibrationRefused, match="do not fit one gain: the worst is point 2"):
         fit_gain([(442.0, 520.0), (200.0, 200.0)], 0.05)
     with pytest.raises(CalibrationRefused, match="cannot fit a gain"):
         fit_gain([(0.0, 520.0)], 0.05)
@@ -96,14 +110,16 @@ def test_bad_points_are_named(text: str) -> None:
         parse_point(text)
 
 
-def _record(book: CalibrationBook, quantity: str, result: float, when: datetime):
+def _record(
+    book: CalibrationBook, quantity: str, result: float, when: datetime, instrument: Instrument | None = None
+) -> CalibrationRecord:
     return next_record(
         book,
         sensor="nz-1",
         quantity=quantity,
         result=result,
         reference_value=94.0 if quantity == "noise" else 520.0,
-        instrument=Instrument("B&K 4231", "2458913", "IEC 60942 class 1", "2026-01-10"),
+        instrument=instrument or Instrument("B&K 4231", "2458913", "IEC 60942 class 1", "2026-01-10"),
         operator="Li Wei",
         pre_deviation=None,
         post_deviation=None,
@@ -146,12 +162,159 @@ def test_history_is_appended_and_read_per_site(tmp_path: Path) -> None:
         mine.local_records()
 
 
-def test_certificate_is_printable_escaped_and_cites_the_standards() -> None:
-    record = _record(CalibrationBook(), "noise", -2.3, T0)
-    page = render(record, "site-a", "<Floor 12> & co")
+def _site(tmp_path: Path, name: str = "Calibration test floor") -> Site:
+    path = write_site(tmp_path, "site-a", "mqtt://127.0.0.1:9", "http://127.0.0.1:9", "none")
+    path.write_text(path.read_text().replace("Calibration test floor", name))
+    return load_site(path)
+
+
+def test_certificate_in_site_time_with_provenance_uncertainty_and_dated_signatures(tmp_path: Path) -> None:
+    site = _site(tmp_path, "<Floor 12> & co")
+    instrument = Instrument(
+        "B&K 4231", "2458913", "IEC 60942 class 1", "2026-01-10", "JL-2026-0117", "2027-01-09"
+    )
+    record = replace(
+        _record(CalibrationBook(), "noise", -2.3, T0, instrument),
+        sensor_model="seatwatch-ref-1",
+        seat="A-01",
+        ambient_temperature_c=22.5,
+        ambient_humidity_pct=45.0,
+        ambient_pressure_kpa=101.3,
+        usual_range="offset -3 to +3 dB",
+        uncertainty=noise_budget(reference_class("IEC 60942 class 1", "noise"), [96.3] * 10),
+    )
+    page = render(record, site)
     assert "&lt;Floor 12&gt; &amp; co" in page and "<Floor 12>" not in page
     assert "@media print" in page and "IEC 60942" in page and "GB 3096" in page
-    assert "offset -2.30 dB" in page and "B&amp;K 4231" in page and "2026-01-10" in page
+    assert "offset -2.30 dB" in page and "B&amp;K 4231" in page
+    # T0 is 09:00 UTC; Shanghai is UTC+8 all year.
+    assert "2026-03-02 17:00:00 UTC+08:00 (Asia/Shanghai)" in page and "UTC)" not in page
+    assert "seatwatch-ref-1" in page and "<td>A-01</td>" in page
+    assert "22.5 °C, 45 % relative humidity, 101.3 kPa" in page
+    assert "no. JL-2026-0117, valid 2026-01-10 to 2027-01-09" in page
+    # class 1 (0.25 dB rectangular), a steady window, 0.1 dB resolution: U = 2·√(0.25²/3 + 0.05²/3) = 0.29
+    assert "U = 0.29 dB (k = 2)" in page and "reference instrument 0.144 dB" in page
+    assert page.count("<div class=line>Date</div>") == 2
+    assert "Not evidence" not in page and "OUTSIDE" not in page
+
+
+def test_a_record_without_provenance_parses_but_is_not_evidence(tmp_path: Path) -> None:
+    old = json.dumps(
+        {
+            "id": "nz-1-noise-20250301T010000Z-ab12",
+            "sensor": "nz-1",
+            "quantity": "noise",
+            "method": "sound-calibrator",
+            "performed_at": "2025-03-01T01:00:00+00:00",
+            "valid_until": "2026-03-01T01:00:00+00:00",
+            "offset_db": -1.5,
+            "instrument": {"model": "B&K 4231", "certificate_date": "2024-06-01"},
+        }
+    )
+    record = CalibrationRecord.from_json(old)
+    assert record.apply(60.0) == 58.5  # it still corrects readings
+    assert record.provenance_problems() == [
+        "lacks operator",
+        "lacks instrument.serial",
+        "lacks instrument.accuracy_class",
+        "lacks instrument.certificate_number",
+        "lacks instrument.certificate_valid_until",
+    ]
+    site = _site(tmp_path)
+    start, end = datetime(2025, 3, 2, tzinfo=UTC), datetime(2025, 3, 3, tzinfo=UTC)
+    [noise, _light] = sensor_calibration(site, CalibrationBook([record]), site.installations[0], start, end)
+    assert not noise.valid and noise.records == () and noise.gaps == ((start, end),)
+    assert "lacks operator" in calibration_result([noise]).reasons[-1]
+    proven = replace(
+        record,
+        operator="Li Wei",
+        instrument=Instrument("B&K 4231", "2458913", "IEC 60942 class 1", "2024-06-01", "JL-1", "2025-05-31"),
+    )
+    assert CalibrationRecord.from_json(proven.to_json()) == proven
+    [noise, _light] = sensor_calibration(site, CalibrationBook([proven]), site.installations[0], start, end)
+    assert noise.valid and noise.records == (proven.id,)
+    expired = replace(proven, instrument=replace(proven.instrument, certificate_valid_until="2025-02-28"))
+    assert expired.provenance_problems() == ["reference instrument certificate JL-1 expired on 2025-02-28"]
+
+
+def test_certificate_problem_covers_expired_and_not_yet_valid() -> None:
+    inst = Instrument("T-10A", "11223", "JJG 245 grade 1", "2026-01-10", "C-9", "2027-01-09")
+    assert certificate_problem(inst, date(2026, 1, 10)) is None
+    assert certificate_problem(inst, date(2027, 1, 9)) is None
+    assert certificate_problem(inst, date(2027, 1, 10)) == "certificate C-9 expired on 2027-01-09"
+    assert certificate_problem(inst, date(2026, 1, 9)) == "certificate C-9 is not valid before 2026-01-10"
+    assert "not ISO dates" in (
+        certificate_problem(replace(inst, certificate_date=""), date(2026, 5, 1)) or ""
+    )
+
+
+def test_usual_ranges_come_from_the_data_file(tmp_path: Path) -> None:
+    assert (usual_range("", "light").low, usual_range("", "light").high) == (0.5, 2.0)
+    assert usual_range("", "noise").describe() == "offset -6 to +6 dB"
+    ref = usual_range("seatwatch-ref-1 (ESP32-S3 + ICS-43434 + OPT3001)", "light")
+    assert ref.model_key == "seatwatch-ref-1" and (ref.low, ref.high) == (0.6, 1.6)
+    assert usual_range("renke-lux", "noise").model_key == "default"  # no noise limits for a lux transmitter
+    assert not usual_range("", "light").contains(104.0) and usual_range("", "light").contains(1.18)
+    limits = tmp_path / "limits.toml"
+    limits.write_text("[default]\nnoise_offset_db = [-1, 1]\nlight_gain = [0.9, 1.1]\n")
+    assert usual_range("anything", "light", limits).describe() == "gain 0.9 to 1.1"
+
+
+def test_reference_classes_and_budgets() -> None:
+    assert reference_class("  iec 60942   CLASS 1 ", "noise").tolerance == 0.25
+    assert reference_class("一级", "light").key == "jjg245-grade1"
+    with pytest.raises(ValueError, match="not a light reference class"):
+        reference_class("IEC 60942 class 1", "light")
+    grade1 = reference_class("JJG 245 grade 1", "light")
+    # one point at 500 lx with a steady window: 4 %/√3 and 0.05 lx/√3 of 500 lx, no fit term
+    budget = light_budget(grade1, [500.0], [[500.0] * 3], [0.0])
+    assert budget["reference"] == pytest.approx(2.3094, abs=1e-4)
+    assert budget["resolution"] == pytest.approx(0.0057735, rel=1e-4) and "fit" not in budget
+    # three points with residuals +1 %, −1 %, 0: rms over n − 1 = 1 %
+    budget = light_budget(grade1, [200.0, 400.0, 600.0], [], [0.01, -0.01, 0.0])
+    assert budget["fit"] == pytest.approx(1.0) and budget["repeatability"] == 0.0
+    noisy = noise_budget(reference_class("IEC 60942 class 1", "noise"), [94.0, 94.2, 94.0, 94.2])
+    assert noisy["repeatability"] == pytest.approx(0.11547 / 2, rel=1e-4)  # s = 0.11547, n = 4
+
+
+def test_calibrator_is_heard_through_a_weighting_and_control_messages_are_checked(tmp_path: Path) -> None:
+    assert Calibrator(94.0).heard_db() == pytest.approx(94.0, abs=0.001)  # A(1 kHz) = 0
+    assert Calibrator(94.0, 250.0).heard_db() == pytest.approx(94.0 - 8.6, abs=0.1)  # IEC 61672-1 table
+    site = _site(tmp_path)  # its sensors use the mqtt driver: simulate one reference sensor instead
+    sim = Simulator(
+        replace(site, sensors={"ref-1": replace(site.sensors["nz-1"], id="ref-1", driver="reference")}),
+        port_dir=tmp_path,
+    )
+    stage = Rehearsal(sim)
+    stage.control("ref-1", b'{"calibrator": {"level_db": 94, "frequency_hz": 250}}')
+    stage.control("ref-1", b'{"lamp": {"lux": 520}}')
+    assert stage.describe("ref-1") == "calibrator 94 dB at 250 Hz, lamp 520 lx"
+    noise_db, lux, steady = sim.true_levels("ref-1", T0.timestamp())
+    assert noise_db == pytest.approx(85.4, abs=0.1) and lux == 520.0 and steady
+    stage.control("ref-1", b'{"calibrator": null}')
+    assert stage.describe("ref-1") == "no calibrator, lamp 520 lx"
+    for bad, message in (
+        (b"[1]", "must be a JSON object"),
+        (b'{"lamp": {"lux": -5}}', "lamp lux '-5' is not a number"),
+        (b'{"sun": 1}', "unknown keys"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            stage.control("ref-1", bad)
+    with pytest.raises(ValueError, match="no simulated sensor 'nz-9'"):
+        stage.control("nz-9", b"{}")
+
+
+def test_plain_readout_lines_fit_80_columns() -> None:
+    out = io.StringIO()
+    readout = Readout(Console(file=out, width=80), "nz-1", lambda last, v: f"latest {last:9.2f} dB", 10.0)
+    problem = "level too low: 35.0 dB is more than 10 dB below the calibrator's 94 dB — is it seated?"
+    readout(Window((35.0,) * 12, (1.0,) * 12), Verdict(35.0, 0.0, problem), 1.0, 41.6)
+    readout(Window((94.0,), (1.0,)), Verdict(94.0, 0.0, None), 0.1, 12.0)
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "100%  42 s left  latest     35.00 dB  level too low",
+        " 10%  12 s left  latest     94.00 dB  collecting",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -160,9 +323,19 @@ def test_certificate_is_printable_escaped_and_cites_the_standards() -> None:
         (["noise", "--sensor", "nope"], "--sensor 'nope' is not a sensor of site"),
         (["noise", "--sensor", "lx-2"], "--sensor 'lx-2' measures light, not noise"),
         (["light", "--sensor", "lx-2", "--point", "12"], "--point '12' must be RAW:REF"),
-        (["light", "--sensor", "lx-2"], "give at least one --reference-lux"),
+        (
+            ["light", "--sensor", "lx-2", "--points", "1", "--reference-lux", "5", "--reference-lux", "6"],
+            "--points 1 is fewer",
+        ),
         (["noise", "--sensor", "nz-1", "--valid-days", "0"], "--valid-days: invalid positive int value: '0'"),
         (["noise", "--sensor", "nz-1", "--instrument-cert-date", "10/01/2026"], "invalid ISO date"),
+        (["noise", "--sensor", "nz-1", "--humidity", "120"], "--humidity: invalid number from 0 to 100"),
+        (
+            ["noise", "--sensor", "nz-1", "--operator", "Li Wei"],
+            "missing: --instrument-model, --instrument-serial, --instrument-class, --instrument-cert-number, "
+            "--instrument-cert-valid-from, --instrument-cert-valid-until",
+        ),
+        (["light", "--sensor", "lx-2", *PROVENANCE_NOISE], "is not a light reference class seatwatch knows"),
         (["show", "no-such-record"], "no calibration record 'no-such-record'"),
     ],
 )
@@ -173,6 +346,22 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path: Path, args: list[str],
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"), [(-400, -1, "expired on"), (1, 300, "is not valid before")]
+)
+def test_a_reference_certificate_that_does_not_cover_today_refuses_before_anything(
+    tmp_path: Path, start: int, end: int, message: str
+) -> None:
+    site = write_site(tmp_path, "site-a", "mqtt://127.0.0.1:9", "http://127.0.0.1:9", "none")
+    today = datetime.now(UTC).date()
+    dates = (today + timedelta(days=start), today + timedelta(days=end))
+    result = seatwatch("calibrate", "noise", "--site", site, "--sensor", "nz-1", *provenance("noise", *dates))
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr and "nothing was recorded" in result.stderr
+    assert "broker" not in result.stderr  # refused before the broker was tried
+    assert not (tmp_path / "state" / "calibrations.jsonl").exists()
 
 
 def test_a_missing_site_file_is_named(tmp_path: Path) -> None:

@@ -5,8 +5,10 @@ meter (JJG 245, M): levels from an uncalibrated sensor are not evidence. So cali
 own — ``pass`` when, for every installation whose data stands for the seat (proxy resolved, swaps
 included) and every quantity its sensor measures, calibration records were valid (``performed_at`` ≤ t <
 ``valid_until``) over the whole time the sensor was installed within the period; otherwise
-``insufficient_data`` naming the sensors and the uncovered spans. The noise and light checks judge the data;
-this one judges whether the data can be trusted, and the seat's verdict is the worst of all.
+``insufficient_data`` naming the sensors and the uncovered spans. A record that lacks its provenance
+(operator, reference instrument, the reference's certificate and its validity) still corrects the
+readings but is not evidence, so it covers nothing here; the reasons name it. The noise and light checks
+judge the data; this one judges whether the data can be trusted, and the seat's verdict is the worst of all.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class SensorCalibration:
     installed: Interval
     records: tuple[str, ...]
     gaps: tuple[Interval, ...]
+    unproven: tuple[str, ...] = ()
+    """Records of the span that are not evidence, each as "id: why"."""
 
     @property
     def valid(self) -> bool:
@@ -48,12 +52,24 @@ def sensor_calibration(
     span = (max(start, inst.start), min(end, inst.end or end))
     out = []
     for quantity in site.sensors[inst.sensor].measures:
-        history = book.history(inst.sensor, quantity)
-        valid = clip(merge((r.performed_at, r.valid_until) for r in history), *span)
-        used = [r.id for r in history if r.performed_at < span[1] and r.valid_until > span[0]]
+        history = [
+            r
+            for r in book.history(inst.sensor, quantity)
+            if r.performed_at < span[1] and r.valid_until > span[0]
+        ]
+        problems = {r.id: r.provenance_problems() for r in history}
+        evidence = [r for r in history if not problems[r.id]]
+        valid = clip(merge((r.performed_at, r.valid_until) for r in evidence), *span)
+        unproven = tuple(f"{r.id}: {'; '.join(problems[r.id])}" for r in history if problems[r.id])
         out.append(
             SensorCalibration(
-                inst.sensor, quantity, inst.seat, span, tuple(used), tuple(complement(valid, *span))
+                inst.sensor,
+                quantity,
+                inst.seat,
+                span,
+                tuple(r.id for r in evidence),
+                tuple(complement(valid, *span)),
+                unproven,
             )
         )
     return out
@@ -90,4 +106,7 @@ def calibration_result(statuses: list[SensorCalibration]) -> CheckResult:
         result.verdict = "insufficient_data"
         spans = "; ".join(f"{a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} UTC" for a, b in s.gaps)
         result.reasons.append(f"sensor {s.sensor} ({s.quantity}): no valid calibration from {spans}")
+        result.reasons.extend(
+            f"sensor {s.sensor} ({s.quantity}): record {u} — not evidence" for u in s.unproven
+        )
     return result

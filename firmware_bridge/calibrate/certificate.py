@@ -1,104 +1,289 @@
-"""A printable calibration certificate for one record: one self-contained HTML page.
+"""A printable calibration certificate for one record: one self-contained HTML page, and its facts as rows.
 
 Auditors file paper. The page needs no network (inline CSS, no fonts or scripts), prints on one A4 sheet
 (@media print), and states what the numbers mean and which rules they were judged by, so it stands on
-its own next to the sensor's asset sheet.
+its own next to the sensor's asset sheet: times in the site's own time with the UTC offset, the sensor's
+model and the seat it stood at, the reference and its certificate, the ambient conditions, the expanded
+uncertainty with its budget, and a date line beside each signature. ``calibrate show`` prints the same
+rows as text, so the screen and the paper never disagree.
+
+Every sentence a reader sees goes through gettext's ``_`` (the standard marker Babel extracts), so the
+page can be translated (e.g. into Chinese) by adding a catalogue, without touching this code.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from gettext import gettext as _
 from html import escape
+from zoneinfo import ZoneInfo
 
 from analysis.acoustics.calibration import DRIFT_LIMIT_DB
 from firmware_bridge.calibrate.supersede import LIGHT_DRIFT_LIMIT, describe_drift
+from firmware_bridge.calibrate.uncertainty import ReferenceClass, reference_class
 from seatwatch.calibration import CalibrationRecord
+from seatwatch.site import Site
 
 _CSS = """
-body { font: 11pt/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 46em; color: #111; }
-h1 { font-size: 1.5em; margin-bottom: 0; } .sub { color: #555; margin-top: .2em; }
-table { border-collapse: collapse; width: 100%; margin: 1em 0; }
-th, td { text-align: left; padding: .3em .6em; border-bottom: 1px solid #ccc; vertical-align: top; }
-th { width: 16em; font-weight: 600; } .flag { color: #a00; font-weight: 700; }
-.sign { display: flex; gap: 3em; margin-top: 3em; } .sign div { flex: 1; border-top: 1px solid #000; }
-footer { font-size: .85em; color: #444; margin-top: 2em; }
-@media print { body { margin: 0; max-width: none; font-size: 10pt; } @page { size: A4; margin: 18mm; } }
+body { font: 10pt/1.4 "Noto Sans", "Noto Sans CJK SC", system-ui, sans-serif; margin: 1.5em auto;
+       max-width: 48em; color: #111; }
+h1 { font-size: 1.45em; margin: 0; } .sub { color: #444; margin: .2em 0 .8em; }
+h2 { font-size: 1.05em; margin: 1.1em 0 .3em; border-bottom: 2px solid #333; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .22em .5em; border-bottom: 1px solid #ccc; vertical-align: top; }
+th { width: 15em; font-weight: 600; } td.num, th.num { text-align: right; width: auto; }
+.flag { color: #a00; font-weight: 700; } .warn { border: 2px solid #a00; padding: .4em .6em; }
+.sign { display: grid; grid-template-columns: 1fr 1fr; gap: 2.5em; margin-top: 2.2em; }
+.line { border-top: 1px solid #000; padding-top: .2em; margin-top: 2.4em; }
+footer { font-size: .85em; color: #444; margin-top: 1.6em; }
+@media print { body { margin: 0; max-width: none; font-size: 9pt; } @page { size: A4; margin: 15mm; } }
 """
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    value: str
+    flagged: bool = False
+
+
+def site_time(moment: datetime, timezone: str) -> str:
+    """``2026-12-01 20:45:10 UTC+08:00 (Asia/Shanghai)``: local time with its offset, never bare UTC."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} UTC{offset[:3]}:{offset[3:]} ({timezone})"
+
+
+def _unit(record: CalibrationRecord) -> str:
+    return "dB" if record.quantity == "noise" else "%"
 
 
 def _result(record: CalibrationRecord) -> str:
     if record.quantity == "noise":
-        return f"offset {record.offset_db:+.2f} dB (calibrated level = raw level + offset)"
-    return f"gain {record.gain:.4f} (calibrated lux = raw lux × gain, through zero)"
+        return _("offset {offset} dB (calibrated level = raw level + offset)").format(
+            offset=f"{record.offset_db:+.2f}"
+        )
+    return _("gain {gain} (calibrated lux = raw lux × gain, through zero)").format(gain=f"{record.gain:.4f}")
 
 
-def _deviation(record: CalibrationRecord, value: float | None) -> str:
+def _deviation(record: CalibrationRecord, value: float | None, missing: str) -> str:
     if value is None:
-        return "not measured"
+        return missing
     return f"{value:+.2f} dB" if record.quantity == "noise" else f"{100 * value:.1f} %"
+
+
+def deviation_words(record: CalibrationRecord) -> str:
+    """The sensor's error before calibration: measured − reference (noise), worst raw point (light)."""
+    return _deviation(record, record.pre_deviation, _("not measured"))
+
+
+def _class(record: CalibrationRecord) -> ReferenceClass | None:
+    try:
+        return reference_class(record.instrument.accuracy_class, record.quantity)
+    except ValueError:
+        return None
+
+
+def uncertainty_words(record: CalibrationRecord) -> str:
+    """``U = 0.29 dB (k = 2)`` with its budget, or why there is none (records from before budgets)."""
+    u = record.uncertainty
+    if "expanded" not in u:
+        return _("not stated in this record")
+    unit = _unit(record)
+    parts = [
+        _("{name} {value} {unit}").format(name=_(name), value=f"{u[key]:.3f}", unit=unit)
+        for key, name in (
+            ("reference", "reference instrument"),
+            ("repeatability", "repeatability"),
+            ("resolution", "resolution"),
+            ("fit", "fit"),
+        )
+        if key in u
+    ]
+    relative = _(" of the gain") if record.quantity == "light" else ""
+    return _("U = {U} {unit}{relative} (k = {k}); standard uncertainties: {parts}").format(
+        U=f"{u['expanded']:.2f}", unit=unit, relative=relative, k=f"{u.get('k', 2):g}", parts="; ".join(parts)
+    )
+
+
+def _reference(record: CalibrationRecord) -> str:
+    inst = record.instrument
+    known = _class(record)
+    words = [inst.model or _("model not recorded"), _("serial {serial}").format(serial=inst.serial or "—")]
+    words.append(known.label if known else inst.accuracy_class or _("class not recorded"))
+    if known:
+        words.append(
+            _("tolerance ±{tol} {unit} ({confidence})").format(
+                tol=f"{known.tolerance:g}", unit=known.unit, confidence=known.confidence
+            )
+        )
+    return ", ".join(words)
+
+
+def _reference_certificate(record: CalibrationRecord) -> str:
+    inst = record.instrument
+    if not inst.certificate_number and not inst.certificate_valid_until:
+        return _("not recorded") + (
+            f" ({_('dated')} {inst.certificate_date})" if inst.certificate_date else ""
+        )
+    return _("no. {number}, valid {start} to {end}").format(
+        number=inst.certificate_number or "—",
+        start=inst.certificate_date or "—",
+        end=inst.certificate_valid_until or "—",
+    )
+
+
+def _ambient(record: CalibrationRecord) -> str:
+    parts = []
+    if record.ambient_temperature_c is not None:
+        parts.append(f"{record.ambient_temperature_c:g} °C")
+    if record.ambient_humidity_pct is not None:
+        parts.append(_("{rh} % relative humidity").format(rh=f"{record.ambient_humidity_pct:g}"))
+    if record.ambient_pressure_kpa is not None:
+        parts.append(f"{record.ambient_pressure_kpa:g} kPa")
+    return ", ".join(parts) if parts else _("not entered by the installer")
+
+
+def _usual_range(record: CalibrationRecord) -> Row:
+    if not record.usual_range:
+        return Row(_("Model's usual range"), _("not checked (record from before plausibility limits)"))
+    if record.outside_usual_range:
+        return Row(
+            _("Model's usual range"),
+            _("OUTSIDE the model's usual range ({range}): confirmed by the operator").format(
+                range=record.usual_range
+            ),
+            True,
+        )
+    return Row(_("Model's usual range"), _("within {range}").format(range=record.usual_range))
+
+
+def rows(record: CalibrationRecord, site: Site) -> list[Row]:
+    """The certificate's facts, in reading order (the page and ``calibrate show`` both use them)."""
+    sensor = site.sensors.get(record.sensor)
+    model = record.sensor_model or (sensor.model if sensor else "") or _("not given in the site file")
+    if record.seat:
+        seat = record.seat
+    else:
+        installed = site.installation_at(record.sensor, record.performed_at)
+        seat = installed.seat if installed else _("not installed at that time")
+    problems = record.provenance_problems()
+    out = [
+        Row(_("Certificate / record no."), record.id),
+        Row(_("Site"), f"{site.name} ({site.id})"),
+        Row(_("Sensor"), record.sensor),
+        Row(_("Sensor model"), model),
+        Row(_("Seat at that time"), seat),
+        Row(_("Quantity, method"), f"{_(record.quantity)}, {_(record.method)}"),
+        Row(_("Performed"), site_time(record.performed_at, site.timezone)),
+        Row(_("Valid until"), site_time(record.valid_until, site.timezone)),
+        Row(_("Ambient conditions"), _ambient(record)),
+        Row(
+            _("Reference value"),
+            f"{record.reference_value:g} {'dB' if record.quantity == 'noise' else 'lx'}"
+            if record.reference_value
+            else "—",
+        ),
+        Row(_("Reference instrument"), _reference(record)),
+        Row(_("Reference's certificate"), _reference_certificate(record)),
+        Row(_("Result"), _result(record)),
+        _usual_range(record),
+        Row(_("Expanded uncertainty"), uncertainty_words(record)),
+        Row(_("Deviation before calibration"), deviation_words(record)),
+        Row(
+            _("Post-check") if record.quantity == "noise" else _("Worst residual of the fit"),
+            _deviation(
+                record,
+                record.post_deviation,
+                _("not run") if record.quantity == "noise" else _("one point: cannot be checked"),
+            ),
+        ),
+        Row(_("Supersedes"), record.previous_id or _("— (first calibration)")),
+        Row(_("Drift"), describe_drift(record), record.drift_flagged),
+        Row(_("Operator"), record.operator or "—"),
+        Row(_("Notes"), record.notes or "—"),
+    ]
+    if problems:
+        out.append(Row(_("Not evidence"), "; ".join(problems), True))
+    return out
 
 
 def _standards(record: CalibrationRecord) -> str:
     if record.quantity == "noise":
-        return (
+        return _(
             "Reference: sound calibrator per IEC 60942:2017 (class 1: level within 0.25 dB; 94 dB or 114 dB "
-            "at 1 kHz). Drift rule: GB 3096-2008 — a change over "
-            f"{DRIFT_LIMIT_DB:g} dB between calibrations invalidates the measurements in between."
-        )
-    return (
+            "at 1 kHz). Drift rule: GB 3096-2008 — a change over {limit} dB between calibrations invalidates "
+            "the measurements in between."
+        ).format(limit=f"{DRIFT_LIMIT_DB:g}")
+    return _(
         "Reference: illuminance meter, grade 1 per GB/T 5700 (verified per JJG 245), at the 0.75 m work "
         "plane. The sensor's gain is fitted through zero (a dark room reads 0 lx). A gain change over "
-        f"{100 * LIGHT_DRIFT_LIMIT:g} % since the previous calibration is flagged."
+        "{limit} % since the previous calibration is flagged."
+    ).format(limit=f"{100 * LIGHT_DRIFT_LIMIT:g}")
+
+
+def _points_table(record: CalibrationRecord) -> str:
+    if len(record.points) < 1 or record.gain is None:
+        return ""
+    head = "".join(
+        f"<th class=num>{escape(h)}</th>"
+        for h in (
+            _("Point"),
+            _("Sensor (lx)"),
+            _("Reference meter (lx)"),
+            _("Calibrated (lx)"),
+            _("Residual"),
+        )
     )
+    body = ""
+    for n, (raw, ref) in enumerate(record.points, start=1):
+        calibrated = raw * record.gain
+        body += (
+            f"<tr><td class=num>{n}</td><td class=num>{raw:.1f}</td><td class=num>{ref:g}</td>"
+            f"<td class=num>{calibrated:.1f}</td>"
+            f"<td class=num>{100 * (ref - calibrated) / ref:+.2f} %</td></tr>"
+        )
+    return f"<h2>{escape(_('Points of the fit'))}</h2><table><tr>{head}</tr>{body}</table>"
 
 
-def render(record: CalibrationRecord, site_id: str, site_name: str) -> str:
+def _signature(role: str, name: str = "") -> str:
+    named = f"<div>{escape(name)}</div>" if name else "<div>&nbsp;</div>"
+    return f"<div>{named}<div class=line>{escape(role)}</div><div class=line>{escape(_('Date'))}</div></div>"
+
+
+def render(record: CalibrationRecord, site: Site) -> str:
     """The certificate page of ``record``; every value from the record is HTML-escaped."""
-    inst = record.instrument
-    reference_unit = "dB" if record.quantity == "noise" else "lx"
-    drift = describe_drift(record)
-    rows = [
-        ("Certificate / record id", record.id),
-        ("Site", f"{site_name} ({site_id})"),
-        ("Sensor", record.sensor),
-        ("Quantity", record.quantity),
-        ("Method", record.method),
-        ("Performed (UTC)", record.performed_at.strftime("%Y-%m-%d %H:%M:%S")),
-        ("Valid until (UTC)", record.valid_until.strftime("%Y-%m-%d %H:%M:%S")),
-        (
-            "Reference value",
-            f"{record.reference_value:g} {reference_unit}" if record.reference_value else "—",
-        ),
-        (
-            "Reference instrument",
-            " · ".join(v for v in (inst.model, f"serial {inst.serial}" if inst.serial else "") if v) or "—",
-        ),
-        ("Instrument class", inst.accuracy_class or "—"),
-        ("Instrument's own certificate", inst.certificate_date or "—"),
-        ("Result", _result(record)),
-        ("Deviation before calibration", _deviation(record, record.pre_deviation)),
-        ("Deviation after calibration", _deviation(record, record.post_deviation)),
-        ("Supersedes", record.previous_id or "— (first calibration)"),
-        ("Drift", drift),
-        ("Operator", record.operator or "—"),
-        ("Notes", record.notes or "—"),
-    ]
+    facts = rows(record, site)
     body = "\n".join(
-        f"<tr><th>{escape(k)}</th><td{' class=flag' if k == 'Drift' and record.drift_flagged else ''}>"
-        f"{escape(v)}</td></tr>"
-        for k, v in rows
+        f"<tr><th>{escape(r.label)}</th><td{' class=flag' if r.flagged else ''}>{escape(r.value)}</td></tr>"
+        for r in facts
     )
+    warning = ""
+    if record.outside_usual_range:
+        warning = (
+            f"<p class=warn>{escape(_('The correction lies outside the usual range of this sensor model; '))}"
+            f"{escape(_('the operator confirmed it on site.'))}</p>"
+        )
+    sub = f"seatwatch — {site.name} · {_('times in site time')} ({site.timezone})"
+    signatures = _signature(_("Operator signature"), record.operator) + _signature(_("Reviewed by (auditor)"))
+    footer = _(
+        "This certificate reproduces calibration record {id} as stored in the site's append-only "
+        "calibration history. Records are never edited; a later record supersedes this one."
+    ).format(id=record.id)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Calibration certificate {escape(record.id)}</title><style>{_CSS}</style></head>
+<title>{escape(_("Calibration certificate"))} {escape(record.id)}</title><style>{_CSS}</style></head>
 <body>
-<h1>Sensor calibration certificate</h1>
-<p class="sub">seatwatch — {escape(site_name)}</p>
+<h1>{escape(_("Sensor calibration certificate"))}</h1>
+<p class="sub">{escape(sub)}</p>
+{warning}
 <table>
 {body}
 </table>
+{_points_table(record)}
 <p>{escape(_standards(record))}</p>
-<div class="sign"><div>Operator signature</div><div>Reviewed by (auditor)</div></div>
-<footer>This certificate reproduces calibration record {escape(record.id)} as stored in the site's
-append-only calibration history. Records are never edited; a later record supersedes this one.</footer>
+<div class="sign">{signatures}</div>
+<footer>{escape(footer)}</footer>
 </body></html>
 """

@@ -1,8 +1,9 @@
 """``seatwatch calibrate noise|light|list|show|due``: the installer's guided calibration and its history.
 
-``noise`` and ``light`` read the sensor live, wait for a stable window, compute the correction and keep
-it as a record (record_store.py says where). ``list``, ``show`` and ``due`` are the auditor's view.
-Bad input exits 2 with a message naming what is wrong; a refused calibration exits 1 and records nothing.
+``noise`` and ``light`` check their input and the reference's certificate, then guide the installer
+(session.py) and keep the result as a record (recording.py). ``list``, ``show`` and ``due`` are the
+auditor's view. Bad input exits 2 with a message naming what is wrong; a refused calibration exits 1 and
+records nothing; Ctrl-D at a prompt exits 1 and Ctrl-C exits 130, both with nothing recorded.
 """
 
 from __future__ import annotations
@@ -16,17 +17,34 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from firmware_bridge.calibrate import certificate, light, noise
+from rich.console import Console
+from rich.table import Table
+
+from firmware_bridge.calibrate import certificate, light, noise, recording
 from firmware_bridge.calibrate.broker import BrokerError
 from firmware_bridge.calibrate.live_source import LiveReadings
-from firmware_bridge.calibrate.readout import Readout
+from firmware_bridge.calibrate.prompts import Ended
+from firmware_bridge.calibrate.readout import console
 from firmware_bridge.calibrate.record_store import HistoryError, RecordStore
-from firmware_bridge.calibrate.supersede import describe_drift, next_record
-from firmware_bridge.calibrate.window import CalibrationRefused, wait_for_stable
-from seatwatch.calibration import CalibrationBook, CalibrationRecord, Instrument
+from firmware_bridge.calibrate.session import (
+    Session,
+    UsageError,
+    light_plan,
+    measure_light,
+    measure_noise,
+    stdin_is_terminal,
+)
+from firmware_bridge.calibrate.uncertainty import reference_class
+from firmware_bridge.calibrate.window import CalibrationRefused
+from seatwatch.calibration import (
+    CalibrationBook,
+    CalibrationRecord,
+    Instrument,
+    certificate_problem,
+    missing_provenance,
+)
 from seatwatch.config_errors import ConfigError
-from seatwatch.contract import NOISE_RANGE_DB, Reading
-from seatwatch.line_protocol import WriteError
+from seatwatch.contract import NOISE_RANGE_DB
 from seatwatch.settings import load_services
 from seatwatch.site import Sensor, Site
 from seatwatch.site_file import load_site
@@ -35,9 +53,15 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-
-class UsageError(ValueError):
-    """Bad input on the command line; the message names the option and the value."""
+PROVENANCE_OPTIONS = {
+    "operator": "--operator",
+    "instrument.model": "--instrument-model",
+    "instrument.serial": "--instrument-serial",
+    "instrument.accuracy_class": "--instrument-class",
+    "instrument.certificate_number": "--instrument-cert-number",
+    "instrument.certificate_date": "--instrument-cert-valid-from",
+    "instrument.certificate_valid_until": "--instrument-cert-valid-until",
+}
 
 
 def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
@@ -51,11 +75,82 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
     return parse
 
 
+def _between(low: float, high: float, unit: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low <= value <= high:
+            raise ValueError
+        return value
+
+    parse.__name__ = f"number from {low:g} to {high:g} {unit}"
+    return parse
+
+
 def _iso_date(text: str) -> str:
-    return date.fromisoformat(text).isoformat()
+    day = date.fromisoformat(text)
+    if not 2000 <= day.year <= 2099:
+        raise ValueError
+    return day.isoformat()
 
 
-_iso_date.__name__ = "ISO date (YYYY-MM-DD)"
+_iso_date.__name__ = "ISO date (YYYY-MM-DD) in 2000-2099"
+
+
+def _measuring_arguments(p: argparse.ArgumentParser, duration: float) -> None:
+    p.add_argument("--sensor", required=True, help="sensor id")
+    p.add_argument(
+        "--duration",
+        type=_positive(float),
+        default=duration,
+        metavar="S",
+        help="length of the stable window (default %(default)s s)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=60.0,
+        metavar="S",
+        help="give up after this long without a stable window (default %(default)s s)",
+    )
+    who = p.add_argument_group("provenance (all required: a record without them is not evidence)")
+    who.add_argument("--operator", default="", help="who calibrated")
+    who.add_argument("--instrument-model", default="", help="reference instrument model")
+    who.add_argument("--instrument-serial", default="", help="reference instrument serial number")
+    who.add_argument(
+        "--instrument-class", default="", help="e.g. 'IEC 60942 class 1', 'JJG 245 grade 1' (see docs)"
+    )
+    who.add_argument("--instrument-cert-number", default="", help="number of the reference's certificate")
+    who.add_argument(
+        "--instrument-cert-valid-from",
+        "--instrument-cert-date",
+        dest="instrument_cert_valid_from",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="the reference's certificate is valid from (its date)",
+    )
+    who.add_argument(
+        "--instrument-cert-valid-until",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="the reference's certificate is valid until (inclusive)",
+    )
+    room = p.add_argument_group("ambient conditions (optional; printed on the certificate)")
+    room.add_argument("--temperature", type=_between(-20, 60, "°C"), metavar="°C")
+    room.add_argument("--humidity", type=_between(0, 100, "%"), metavar="%RH")
+    room.add_argument("--pressure", type=_between(50, 120, "kPa"), metavar="KPA")
+    p.add_argument(
+        "--confirm-unusual",
+        action="store_true",
+        help="accept a correction outside the sensor model's usual range (the certificate says so)",
+    )
+    p.add_argument("--valid-days", type=_positive(int), default=365, help="validity (default %(default)s)")
+    p.add_argument("--notes", default="", help="free text kept with the record")
+    p.add_argument(
+        "--certificate",
+        type=Path,
+        metavar="DIR",
+        help="where to write the HTML certificate (default: certificates/ in the state folder)",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,12 +180,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="measure a second window with the new offset; refuse if it drifts over 0.5 dB",
     )
     light_p.add_argument(
+        "--points",
+        type=_positive(int),
+        metavar="N",
+        help="points to measure live, one lighting level each (default 1)",
+    )
+    light_p.add_argument(
         "--reference-lux",
         type=_positive(float),
         action="append",
         default=[],
         metavar="LX",
-        help="reference meter reading now; paired with the sensor's live reading (repeatable)",
+        help="the meter's reading for the next live point, instead of asking (repeatable; for scripts)",
     )
     light_p.add_argument(
         "--point",
@@ -111,42 +212,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=100 * light.MAX_RESIDUAL,
         help="largest residual of a point, %% (default %(default)s)",
     )
-    for p, duration in ((noise_p, 10.0), (light_p, 3.0)):
-        p.add_argument("--sensor", required=True, help="sensor id")
-        p.add_argument(
-            "--duration",
-            type=_positive(float),
-            default=duration,
-            metavar="S",
-            help="length of the stable window (default %(default)s s)",
-        )
-        p.add_argument(
-            "--timeout",
-            type=_positive(float),
-            default=60.0,
-            metavar="S",
-            help="give up after this long without a stable window (default %(default)s s)",
-        )
-        p.add_argument("--operator", default="", help="who calibrated")
-        p.add_argument("--instrument-model", default="", help="reference instrument model")
-        p.add_argument("--instrument-serial", default="", help="reference instrument serial number")
-        p.add_argument("--instrument-class", default="", help="e.g. 'IEC 60942 class 1', 'GB/T 5700 grade 1'")
-        p.add_argument(
-            "--instrument-cert-date",
-            type=_iso_date,
-            default=None,
-            metavar="YYYY-MM-DD",
-            help="date of the reference instrument's own calibration certificate",
-        )
-        p.add_argument(
-            "--valid-days", type=_positive(int), default=365, help="validity (default %(default)s)"
-        )
-        p.add_argument("--notes", default="", help="free text kept with the record")
-        p.add_argument("--certificate", type=Path, metavar="DIR", help="also write the HTML certificate here")
+    _measuring_arguments(noise_p, 10.0)
+    _measuring_arguments(light_p, 3.0)
 
     list_p.add_argument("--sensor", help="only this sensor")
     list_p.add_argument("--json", action="store_true", help="export all records as a JSON array")
     show_p.add_argument("id", help="record id")
+    show_p.add_argument("--json", action="store_true", help="the record as JSON, for machines")
     show_p.add_argument(
         "--publish", action="store_true", help="publish the record again (retained) and write it to InfluxDB"
     )
@@ -159,15 +231,18 @@ class _Context:
     site: Site
     store: RecordStore
     live: Callable[[Sensor], LiveReadings]
+    out: Console
+    err: Console
 
 
 def run(args: argparse.Namespace) -> int:
+    err = console(stderr=True)
+    store: RecordStore | None = None
     try:
         site = load_site(args.site)
         services = load_services(site.services, base=site.path.parent if site.path else None)
-        context = _Context(
-            site, RecordStore(site.id, services, args.state_dir), lambda s: LiveReadings(services, site.id, s)
-        )
+        store = RecordStore(site.id, services, args.state_dir)
+        context = _Context(site, store, lambda s: LiveReadings(services, site.id, s), console(), err)
         return _ACTIONS[args.action](args, context)
     except ConfigError as exc:
         for problem in exc.problems:
@@ -177,13 +252,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"seatwatch calibrate {args.action}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except CalibrationRefused as exc:
-        print(f"\ncalibration refused: {exc}\nnothing was recorded.", file=sys.stderr)
+        err.print(f"\ncalibration refused: {exc}\nnothing was recorded.", soft_wrap=True)
+        return EXIT_REFUSED
+    except Ended as exc:
+        err.print(f"{exc}: nothing was recorded.")
         return EXIT_REFUSED
     except (BrokerError, HistoryError) as exc:
         print(f"seatwatch calibrate {args.action}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     except KeyboardInterrupt:
-        print("\ninterrupted: a record was kept only if its id was printed above.", file=sys.stderr)
+        kept = store is not None and store.appended
+        err.print(
+            "\ninterrupted: " + ("the record printed above was kept." if kept else "nothing was recorded.")
+        )
         return EXIT_INTERRUPTED
 
 
@@ -196,193 +277,52 @@ def _sensor(site: Site, sensor_id: str, quantity: str) -> Sensor:
     return sensor
 
 
-def _noise(args: argparse.Namespace, context: _Context) -> int:
-    sensor = _sensor(context.site, args.sensor, "noise")
-    if not NOISE_RANGE_DB[0] < args.reference_db < NOISE_RANGE_DB[1]:
-        raise UsageError(f"--reference-db {args.reference_db:g} is not a sound level")
-    if args.reference_db not in (94.0, 114.0):
-        print(
-            f"note: calibrators produce 94 or 114 dB (IEC 60942); using {args.reference_db:g} dB",
-            file=sys.stderr,
-        )
-    judge = noise.noise_judge(args.reference_db, args.max_spread, sensor.noise_floor_db)
-    readout = Readout(
-        sys.stderr, lambda last, v: f"{last:6.2f} dB  Leq {v.value:6.2f} dB  spread {v.spread:.2f} dB"
+def _instrument(args: argparse.Namespace) -> Instrument:
+    """The reference with its provenance, checked before anyone seats a calibrator: missing fields and
+    an unknown class are usage errors (2); a certificate that does not cover today refuses (1)."""
+    instrument = Instrument(
+        args.instrument_model.strip(),
+        args.instrument_serial.strip(),
+        args.instrument_class.strip(),
+        args.instrument_cert_valid_from or "",
+        args.instrument_cert_number.strip(),
+        args.instrument_cert_valid_until or "",
     )
-    what = f"noise readings of {sensor.id}"
-    print(
-        f"seat the calibrator ({args.reference_db:g} dB, 1 kHz) on {sensor.id}'s microphone…", file=sys.stderr
-    )
-    with context.live(sensor) as source:
-        found = wait_for_stable(source, _laeq, args.duration, args.timeout, judge, readout, what)
-        readout.finish()
-        offset = noise.noise_offset(args.reference_db, found.value)
-        post_deviation = None
-        if args.post_check:
-            print("post-check: keep the calibrator seated…", file=sys.stderr)
-            again = wait_for_stable(source, _laeq, args.duration, args.timeout, judge, readout, what)
-            readout.finish()
-            check = noise.post_check(args.reference_db, offset, again.value)
-            if not check.valid:
-                raise CalibrationRefused(
-                    f"post-check read {again.value + offset:.2f} dB with the new offset, "
-                    f"{check.drift_db:+.2f} dB from {args.reference_db:g} dB "
-                    f"(limit {check.limit_db:g} dB, GB 3096): calibrate again"
-                )
-            post_deviation = check.drift_db
-    print(
-        f"{sensor.id}: measured {found.value:.2f} dB (energy mean over {args.duration:g} s, spread "
-        f"{found.spread:.2f} dB) against the calibrator's {args.reference_db:g} dB\n"
-        f"offset {offset:+.2f} dB (calibrated = raw + offset)"
-    )
-    evidence = f"window {args.duration:g} s: {found.value:.2f} dB, spread {found.spread:.2f} dB"
-    return _record(
-        args,
-        context,
-        sensor,
-        offset,
-        args.reference_db,
-        found.value - args.reference_db,
-        post_deviation,
-        evidence,
-    )
-
-
-def _light(args: argparse.Namespace, context: _Context) -> int:
-    sensor = _sensor(context.site, args.sensor, "light")
+    missing = missing_provenance(args.operator, instrument)
+    if missing:
+        options = ", ".join(PROVENANCE_OPTIONS[key] for key in missing)
+        raise UsageError(f"a calibration record must name its provenance; missing: {options}")
     try:
-        points = [light.parse_point(text) for text in args.point]
+        reference_class(instrument.accuracy_class, args.action)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    if not points and not args.reference_lux:
-        raise UsageError("give at least one --reference-lux LX (read live) or --point RAW:REF")
-    judge = light.lux_judge(args.max_spread_pct / 100)
-    readout = Readout(
-        sys.stderr, lambda last, v: f"{last:8.1f} lx  mean {v.value:8.1f} lx  spread {100 * v.spread:.1f} %"
-    )
-    if args.reference_lux:
-        with context.live(sensor) as source:
-            for n, reference in enumerate(args.reference_lux):
-                if n and sys.stdin.isatty():
-                    input(
-                        f"place the reference meter for point {n + 1} ({reference:g} lx), then press Enter: "
-                    )
-                found = wait_for_stable(
-                    source,
-                    _lux,
-                    args.duration,
-                    args.timeout,
-                    judge,
-                    readout,
-                    f"light readings of {sensor.id}",
-                )
-                readout.finish()
-                points.append((found.value, reference))
-    fit = light.fit_gain(points, args.tolerance_pct / 100)
-    for (raw, reference), residual in zip(points, fit.residuals, strict=True):
-        print(
-            f"  point: sensor {raw:.1f} lx, reference {reference:g} lx, residual {residual:+.1f} lx "
-            f"({100 * residual / reference:+.2f} %)"
+    problem = certificate_problem(instrument, datetime.now(UTC).date())
+    if problem:
+        raise CalibrationRefused(
+            f"the reference {instrument.model} (serial {instrument.serial}): {problem} — use a reference "
+            "with a current certificate"
         )
-    print(
-        f"{sensor.id}: gain {fit.gain:.4f} (calibrated = raw × gain), worst residual "
-        f"{100 * fit.max_relative_residual:.2f} %"
-    )
-    evidence = "points (sensor lx → reference lx): " + ", ".join(f"{r:.1f}→{e:g}" for r, e in points)
-    reference_value = max(e for _, e in points)
-    return _record(
-        args,
-        context,
-        sensor,
-        fit.gain,
-        reference_value,
-        light.uncalibrated_deviation(points),
-        fit.max_relative_residual,
-        evidence,
-    )
+    return instrument
 
 
-def _laeq(reading: Reading) -> float | None:
-    return reading.laeq
-
-
-def _lux(reading: Reading) -> float | None:
-    return reading.lux
-
-
-def _record(
-    args: argparse.Namespace,
-    context: _Context,
-    sensor: Sensor,
-    result: float,
-    reference_value: float,
-    pre_deviation: float,
-    post_deviation: float | None,
-    evidence: str,
-) -> int:
-    """Build, keep, distribute and (optionally) certify the record; the local history is written first."""
-    store = context.store
-    book, _source = store.book()
-    record = next_record(
-        book,
-        sensor=sensor.id,
-        quantity=args.action,
-        result=result,
-        reference_value=reference_value,
-        instrument=Instrument(
-            args.instrument_model,
-            args.instrument_serial,
-            args.instrument_class,
-            args.instrument_cert_date or "",
-        ),
-        operator=args.operator,
-        pre_deviation=pre_deviation,
-        post_deviation=post_deviation,
-        valid_days=args.valid_days,
-        notes=" | ".join(part for part in (args.notes, evidence) if part),
-    )
-    store.append(record)
-    print(f"record {record.id}, valid until {record.valid_until:%Y-%m-%d}\n{describe_drift(record)}")
-    print(f"kept in the history {store.path}")
-    status = _distribute(context, record)
-    if args.certificate:
-        print(
-            f"certificate {_write_certificate(context.site, record, args.certificate / f'{record.id}.html')}"
+def _calibrate(args: argparse.Namespace, context: _Context) -> int:
+    sensor = _sensor(context.site, args.sensor, args.action)
+    if args.action == "noise" and not NOISE_RANGE_DB[0] < args.reference_db < NOISE_RANGE_DB[1]:
+        raise UsageError(f"--reference-db {args.reference_db:g} is not a sound level")
+    if args.action == "light":
+        light_plan(args)  # bad --point / --points are usage errors, before anything else
+    instrument = _instrument(args)
+    ref = reference_class(instrument.accuracy_class, args.action)
+    if args.action == "noise" and args.reference_db not in (94.0, 114.0):
+        context.err.print(
+            f"note: calibrators produce 94 or 114 dB (IEC 60942); using {args.reference_db:g} dB"
         )
-    return status
-
-
-def _distribute(context: _Context, record: CalibrationRecord) -> int:
-    """Publish retained for ingest and write to InfluxDB; 1 if ingest could not be told (retry later)."""
-    store = context.store
-    status = 0
-    try:
-        print(f"published (retained) on {store.publish(record)}")
-    except BrokerError as exc:
-        print(
-            f"warning: not published to ingest yet: {exc}\nwhen the broker is back, run: seatwatch calibrate "
-            f"show {record.id} --site {context.site.path} --state-dir {store.path.parent} --publish",
-            file=sys.stderr,
-        )
-        status = EXIT_REFUSED
-    try:
-        store.write_influx(record)
-        print(f"written to InfluxDB database {store.services.influx_db!r}")
-    except WriteError as exc:
-        print(
-            f"note: InfluxDB not written now ({exc}); ingest writes the record when it receives it",
-            file=sys.stderr,
-        )
-    return status
-
-
-def _write_certificate(site: Site, record: CalibrationRecord, path: Path) -> Path:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(certificate.render(record, site.id, site.name), encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write the certificate {path}: {exc.strerror}") from exc
-    return path
+    session = Session(context.err, context.live, stdin_is_terminal())
+    measure = measure_noise if args.action == "noise" else measure_light
+    measured = measure(args, session, sensor, ref)
+    record = recording.build(args, context.store, context.site, sensor, instrument, measured)
+    folder = args.certificate or context.store.path.parent / "certificates"
+    return recording.keep(context.out, context.err, context.store, context.site, record, measured, folder)
 
 
 def _status(book: CalibrationBook, record: CalibrationRecord, now: datetime) -> str:
@@ -431,12 +371,24 @@ def _show(args: argparse.Namespace, context: _Context) -> int:
     if not found:
         raise UsageError(f"no calibration record {args.id!r} for site {context.site.id!r} in {source}")
     record = found[0]
-    print(f"source: {source}", file=sys.stderr)
-    print(json.dumps(json.loads(record.to_json()), indent=2, ensure_ascii=False))
-    print(f"status: {_status(book, record, datetime.now(UTC))}; {describe_drift(record)}")
+    context.err.print(f"source: {source}", soft_wrap=True)
+    if args.json:
+        print(json.dumps(json.loads(record.to_json()), indent=2, ensure_ascii=False))
+    else:
+        table = Table(show_header=False, box=None, padding=(0, 1))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        table.add_row("Status", _status(book, record, datetime.now(UTC)))
+        for row in certificate.rows(record, context.site):
+            table.add_row(row.label, f"[red]{row.value}[/]" if row.flagged else row.value)
+        context.out.print(table)
     if args.html:
-        print(f"certificate {_write_certificate(context.site, record, args.html)}")
-    return _distribute(context, record) if args.publish else 0
+        print(f"certificate {recording.write_certificate(context.site, record, args.html)}")
+    if args.publish:
+        published, status = recording.distribute(context.err, context.store, context.site, record)
+        print(f"published: {published}")
+        return status
+    return 0
 
 
 def _due(args: argparse.Namespace, context: _Context) -> int:
@@ -467,8 +419,8 @@ def _due(args: argparse.Namespace, context: _Context) -> int:
 
 
 _ACTIONS: dict[str, Callable[[argparse.Namespace, _Context], int]] = {
-    "noise": _noise,
-    "light": _light,
+    "noise": _calibrate,
+    "light": _calibrate,
     "list": _list,
     "show": _show,
     "due": _due,

@@ -51,18 +51,49 @@ def parse_point(text: str) -> tuple[float, float]:
     return pair
 
 
+def relative_residuals(fit: LuxFit, points: list[tuple[float, float]]) -> list[float]:
+    """Each point's residual as a fraction of its reference reading (reference − calibrated) / reference."""
+    return [residual / reference for residual, (_, reference) in zip(fit.residuals, points, strict=True)]
+
+
+def _describe(number: int, point: tuple[float, float], relative: float) -> str:
+    return f"point {number} (sensor {point[0]:.1f} lx, meter {point[1]:g} lx, {100 * relative:+.1f} %)"
+
+
 def fit_gain(points: list[tuple[float, float]], max_residual: float) -> LuxFit:
-    """The gain through zero of (raw, reference) points; refused when any residual exceeds the tolerance."""
+    """The gain through zero of (raw, reference) points; refused when any residual exceeds the tolerance.
+
+    The refusal names the point at fault: with three points or more, the one point without which all the
+    others fit within the tolerance (a meter misread, a shadow at that lighting); otherwise the worst.
+    """
     try:
         fit = fit_lux_gain([r for r, _ in points], [e for _, e in points])
     except ValueError as exc:
         raise CalibrationRefused(f"cannot fit a gain: {exc}") from exc
-    if fit.max_relative_residual > max_residual:
+    relative = relative_residuals(fit, points)
+    if max(abs(r) for r in relative) <= max_residual:
+        return fit
+    odd = []
+    if len(points) >= 3:
+        for i in range(len(points)):
+            others = points[:i] + points[i + 1 :]
+            rest = fit_lux_gain([r for r, _ in others], [e for _, e in others])
+            if rest.max_relative_residual <= max_residual:
+                odd.append(i)
+    residuals = ", ".join(f"point {n} {100 * r:+.1f} %" for n, r in enumerate(relative, start=1))
+    if len(odd) == 1:
+        i = odd[0]
         raise CalibrationRefused(
-            f"the points do not fit one gain: the worst residual is {100 * fit.max_relative_residual:.1f} % "
-            f"(tolerance {100 * max_residual:g} %) — check that sensor and meter see the same light"
+            f"{_describe(i + 1, points[i], relative[i])} does not fit the others: without it they agree "
+            f"within the {100 * max_residual:g} % tolerance (residuals: {residuals}) — read the meter "
+            f"again at that lighting, or leave the point out"
         )
-    return fit
+    worst = max(range(len(points)), key=lambda i: abs(relative[i]))
+    raise CalibrationRefused(
+        f"the points do not fit one gain: the worst is {_describe(worst + 1, points[worst], relative[worst])}"
+        f" (tolerance {100 * max_residual:g} %; residuals: {residuals}) — check that sensor and meter see "
+        "the same light"
+    )
 
 
 def uncalibrated_deviation(points: list[tuple[float, float]]) -> float:

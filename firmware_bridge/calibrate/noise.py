@@ -55,6 +55,6 @@ def noise_offset(reference_db: float, level_db: float) -> float:
     return reference_db - level_db
 
 
-def post_check(reference_db: float, offset_db: float, level_db: float) -> DriftResult:
-    """A second window read with the new offset against the reference: GB 3096's 0.5 dB drift rule."""
-    return drift_check(reference_db, level_db + offset_db)
+def post_check(reference_db: float, corrected_db: float) -> DriftResult:
+    """A second window, read corrected with the new offset, against the reference: GB 3096's 0.5 dB rule."""
+    return drift_check(reference_db, corrected_db)

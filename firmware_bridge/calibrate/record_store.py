@@ -32,6 +32,8 @@ class RecordStore:
         self.site_id = site_id
         self.services = services
         self.path = (state_dir or services.state_dir) / HISTORY_FILE
+        self.appended = False
+        """True once this store appended a record: an interruption after that must not say "nothing"."""
 
     def append(self, record: CalibrationRecord) -> None:
         """Add the record to the local history and make it durable before anything else happens."""
@@ -42,6 +44,7 @@ class RecordStore:
                 history.write(json.dumps(doc, sort_keys=True) + "\n")
                 history.flush()
                 os.fsync(history.fileno())
+            self.appended = True
         except OSError as exc:
             raise HistoryError(
                 f"cannot append to the calibration history {self.path}: {exc.strerror}"

@@ -43,8 +43,10 @@ class Verdict:
 
 
 Judge = Callable[[Window], Verdict]
-Progress = Callable[[Window | None, Verdict | None, float], None]
-"""Called on every reading (and every idle second with None): window, verdict, fraction of the duration."""
+Progress = Callable[[Window | None, Verdict | None, float, float], None]
+"""Called on every reading (and every idle second with None): window, verdict, fraction of the duration
+filled, and seconds left before the timeout — so a readout can show both how full the window is and how
+long the installer still has."""
 
 
 class ReadingSource(Protocol):
@@ -59,9 +61,10 @@ def wait_for_stable(
     judge: Judge,
     progress: Progress,
     what: str,
-) -> Verdict:
-    """The verdict of the first full window the judge accepts; raises :class:`CalibrationRefused` when
-    none comes within ``timeout_s``. ``what`` names the readings in messages ("noise readings of nz-01").
+) -> tuple[Verdict, Window]:
+    """The verdict and readings of the first full window the judge accepts; raises
+    :class:`CalibrationRefused` when none comes within ``timeout_s``. ``what`` names the readings in
+    messages ("noise readings of nz-01").
     """
     deadline = time.monotonic() + timeout_s
     recent: deque[tuple[float, float]] = deque()
@@ -71,7 +74,7 @@ def wait_for_stable(
         reading = source.next(min(remaining, 1.0))
         value = value_of(reading) if reading is not None else None
         if reading is None or value is None:
-            progress(None, None, 0.0)
+            progress(None, None, 0.0, max(0.0, deadline - time.monotonic()))
             continue
         received += 1
         recent.append((value, reading.dur))
@@ -80,10 +83,10 @@ def wait_for_stable(
         window = Window(tuple(v for v, _ in recent), tuple(d for _, d in recent))
         verdict = judge(window)
         filled = min(1.0, window.seconds / duration_s)
-        progress(window, verdict, filled)
+        progress(window, verdict, filled, max(0.0, deadline - time.monotonic()))
         if filled >= 1.0 - 1e-9:
             if verdict.problem is None:
-                return verdict
+                return verdict, window
             last_problem = verdict.problem
     if received == 0:
         raise CalibrationRefused(

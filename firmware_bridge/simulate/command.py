@@ -11,10 +11,12 @@ from pathlib import Path
 
 from firmware_bridge.command_site import load_site_or_report
 from firmware_bridge.driver_config import DriverConfigError
+from firmware_bridge.simulate import rehearsal
 from firmware_bridge.simulate.simulator import Simulator
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    rehearsal.add_arguments(parser)
     parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
     parser.add_argument("--bridge", metavar="ID", help="simulate only this bridge's sensors")
     parser.add_argument(
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"seatwatch simulate: {args.site}: no bridge {args.bridge!r}", file=sys.stderr)
         return 2
     port_dir = args.port_dir or Path(tempfile.mkdtemp(prefix="seatwatch-sim-"))
-    simulator = Simulator(site, args.bridge, port_dir=port_dir, seed=args.seed)
+    simulator = Simulator(site, args.bridge, port_dir=port_dir, seed=args.seed, biases=rehearsal.biases(args))
     if not simulator.sensors:
         print(f"seatwatch simulate: {args.site}: no reference or Modbus sensors to simulate", file=sys.stderr)
         return 2
@@ -46,8 +48,13 @@ def run(args: argparse.Namespace) -> int:
         simulator.stop()
         print(f"seatwatch simulate: {exc}", file=sys.stderr)
         return 2
+    rehearsing = rehearsal.start(args, simulator)
+    if rehearsing is None:
+        simulator.stop()
+        return 2
     for sensor_id in simulator.sensors:
         print(f"{sensor_id}\t{simulator.port_for(sensor_id)}", flush=True)
     done.wait()
     simulator.stop()
+    rehearsing.stop()
     return 0

@@ -73,7 +73,14 @@ def calibration_records(
                     offset_db=-bias.noise_offset_db if noise else None,
                     gain=round(1.0 / bias.lux_gain, 4) if not noise else None,
                     reference_value=94.0 if noise else 500.0,
-                    instrument=Instrument("demo calibrator" if noise else "demo lux meter", "DEMO-1", "1"),
+                    instrument=Instrument(
+                        "demo calibrator" if noise else "demo lux meter",
+                        "DEMO-1",
+                        "IEC 60942 class 1" if noise else "JJG 245 grade 1",
+                        (performed_at - timedelta(days=30)).date().isoformat(),
+                        "DEMO-CERT-1",
+                        (performed_at + timedelta(days=335)).date().isoformat(),
+                    ),
                     operator="seatwatch demo",
                     notes="installed by seatwatch demo for its simulated sensors",
                 )
