@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -166,6 +167,61 @@ def provenance(quantity: str, valid_from: date | None = None, valid_until: date 
         "--instrument-cert-valid-from", start.isoformat(),
         "--instrument-cert-valid-until", end.isoformat(),
     ]  # fmt: skip
+
+
+class SimulateProcess:
+    """``seatwatch simulate`` as a subprocess, its output lines collected; ``control`` steers its sources
+    over the control topic and waits until the simulator says it applied them."""
+
+    def __init__(self, mqtt_url: str, site_id: str, *args: str | Path) -> None:
+        self.site_id = site_id
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SEATWATCH_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "seatwatch", "simulate", *map(str, args)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        host, port = load_services({"mqtt_url": mqtt_url}, env={}).mqtt_host_port
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{site_id}-rehearsal-test")
+        self.client.connect(host, port)
+        self.client.loop_start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+
+    def wait_line(self, text: str, after: int = 0, timeout_s: float = 20.0) -> int:
+        """Index of the first line from ``after`` on that contains ``text``."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while True:
+                for n in range(after, len(self.lines)):
+                    if text in self.lines[n]:
+                        return n
+                left = deadline - time.monotonic()
+                assert left > 0 and self.process.poll() is None, f"no {text!r} in {self.lines}"
+                self._changed.wait(left)
+
+    def control(self, sensor: str, doc: dict[str, Any]) -> None:
+        after = len(self.lines)
+        topic = f"seatwatch/v1/{self.site_id}/_simulate/{sensor}/source"
+        self.client.publish(topic, json.dumps(doc), qos=1).wait_for_publish(5)
+        self.wait_line(f"rehearsal: {sensor}: now", after)
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+        self.process.terminate()
+        self.process.wait(timeout=20)
 
 
 def seatwatch(*args: str | Path, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:

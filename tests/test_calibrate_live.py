@@ -122,7 +122,7 @@ def test_an_absent_or_unstable_calibrator_is_refused_and_nothing_recorded(
 def test_a_sensor_that_sends_nothing_is_refused(site: Path) -> None:
     result = _noise(site, "--timeout", "2")
     assert result.returncode == 1
-    assert "no noise readings of nz-1 arrived within 2 s: is the bridge running" in result.stderr
+    assert "no noise readings of nz-1 arrived within 2 s: is the bridge running" in words(result.stderr)
     assert history(site) == []
 
 

@@ -252,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"seatwatch calibrate {args.action}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except CalibrationRefused as exc:
-        err.print(f"\ncalibration refused: {exc}\nnothing was recorded.", soft_wrap=True)
+        err.print(f"\ncalibration refused: {exc}\nnothing was recorded.")
         return EXIT_REFUSED
     except Ended as exc:
         err.print(f"{exc}: nothing was recorded.")

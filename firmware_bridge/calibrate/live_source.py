@@ -56,6 +56,13 @@ class LiveReadings:
             close(self._client)
             self._client = None
 
+    def restart(self) -> None:
+        """Forget what arrived so far and drop readings whose interval began before now: after the
+        installer changed the lighting or seated the calibrator, only what comes next is of this step."""
+        self._opened_ms = int(time.time() * 1000)
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
     def next(self, timeout_s: float) -> Reading | None:
         """The next reading of the sensor, or None if none arrives within ``timeout_s``."""
         try:

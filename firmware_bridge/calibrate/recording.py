@@ -115,9 +115,10 @@ def distribute(err: Console, store: RecordStore, site: Site, record: Calibration
         published, status = f"retained on {store.publish(record)}", 0
     except BrokerError as exc:
         published, status = f"NOT YET: {exc}", EXIT_REFUSED
-        err.print(
-            f"warning: not published to ingest yet: {exc}\nwhen the broker is back, run: seatwatch calibrate "
-            f"show {record.id} --site {site.path} --state-dir {store.path.parent} --publish",
+        err.print(f"warning: not published to ingest yet: {exc}\nwhen the broker is back, run:")
+        err.print(  # one line, however long, so it can be copied
+            f"seatwatch calibrate show {record.id} --site {site.path} --state-dir {store.path.parent} "
+            "--publish",
             soft_wrap=True,
         )
     try:

@@ -109,6 +109,7 @@ def measure_noise(
             f"Seat the calibrator ({args.reference_db:g} dB, 1 kHz) on {sensor.id}'s microphone "
             "and switch it on"
         )
+        source.restart()
         title = f"{sensor.id}: calibrator {args.reference_db:g} dB, spread limit {args.max_spread:g} dB"
         with Readout(session.err, title, _noise_values, args.duration) as readout:
             found, window = wait_for_stable(source, _laeq, args.duration, args.timeout, judge, readout, what)
@@ -122,6 +123,7 @@ def measure_noise(
         post_words = "not run (pass --post-check to read a second window with the new offset)"
         if args.post_check:
             session.instruct("Post-check: keep the calibrator seated (or seat it again)")
+            source.restart()
 
             def corrected(reading: Reading) -> float | None:
                 return None if reading.laeq is None else reading.laeq + offset
@@ -188,6 +190,7 @@ def measure_light(
                     f"Point {k + 1} of {count}: set the lighting, hold the meter at the work plane "
                     f"beside {sensor.id}"
                 )
+                source.restart()
                 title = f"{sensor.id}: point {k + 1} of {count}, spread limit {args.max_spread_pct:g} %"
                 with Readout(session.err, title, _lux_values, args.duration) as readout:
                     found, window = wait_for_stable(

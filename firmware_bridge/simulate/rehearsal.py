@@ -239,8 +239,12 @@ class Rehearsal:
             except ValueError as exc:
                 print(f"rehearsal: refused: {exc}", file=sys.stderr, flush=True)
 
+        def on_subscribe(_c: mqtt.Client, _u: object, _mid: int, _codes: object, _p: object) -> None:
+            print(f"rehearsal: following {control_topic(site)}", file=sys.stderr, flush=True)
+
         client.on_connect = on_connect
         client.on_message = on_message
+        client.on_subscribe = on_subscribe
         try:
             client.connect(host, port, keepalive=30)
         except OSError as exc:
