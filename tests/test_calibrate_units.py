@@ -177,6 +177,8 @@ def test_certificate_in_site_time_with_provenance_uncertainty_and_dated_signatur
         _record(CalibrationBook(), "noise", -2.3, T0, instrument),
         sensor_model="seatwatch-ref-1",
         seat="A-01",
+        pre_deviation=2.3,
+        post_deviation=0.02,
         ambient_temperature_c=22.5,
         ambient_humidity_pct=45.0,
         ambient_pressure_kpa=101.3,
@@ -193,7 +195,10 @@ def test_certificate_in_site_time_with_provenance_uncertainty_and_dated_signatur
     assert "22.5 °C, 45 % relative humidity, 101.3 kPa" in page
     assert "no. JL-2026-0117, valid 2026-01-10 to 2027-01-09" in page
     # class 1 (0.25 dB rectangular), a steady window, 0.1 dB resolution: U = 2·√(0.25²/3 + 0.05²/3) = 0.29
-    assert "U = 0.29 dB (k = 2)" in page and "reference instrument 0.144 dB" in page
+    assert "U = 0.29 dB (k = 2); budget below" in page and "<td class=num>0.144 dB</td>" in page
+    assert "<td class=num>0.029 dB</td>" in page and "<b>0.29 dB</b>" in page
+    assert "+2.30 dB (the sensor read 96.30 dB against 94 dB)" in page
+    assert "94.02 dB corrected, +0.02 dB from 94 dB (limit 0.5 dB): passed" in page
     assert page.count("<div class=line>Date</div>") == 2
     assert "Not evidence" not in page and "OUTSIDE" not in page
 

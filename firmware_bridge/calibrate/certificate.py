@@ -34,10 +34,15 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .22em .5em; border-bottom: 1px solid #ccc; vertical-align: top; }
 th { width: 15em; font-weight: 600; } td.num, th.num { text-align: right; width: auto; }
 .flag { color: #a00; font-weight: 700; } .warn { border: 2px solid #a00; padding: .4em .6em; }
-.sign { display: grid; grid-template-columns: 1fr 1fr; gap: 2.5em; margin-top: 2.2em; }
-.line { border-top: 1px solid #000; padding-top: .2em; margin-top: 2.4em; }
+.sign { display: grid; grid-template-columns: 2fr 1fr; column-gap: 2.5em; row-gap: 2.8em; margin-top: 3.4em; }
+.line { border-top: 1px solid #000; padding-top: .2em; }
 footer { font-size: .85em; color: #444; margin-top: 1.6em; }
-@media print { body { margin: 0; max-width: none; font-size: 9pt; } @page { size: A4; margin: 15mm; } }
+@media print {
+  body { margin: 0; max-width: none; font-size: 8.5pt; line-height: 1.3; }
+  th, td { padding: .1em .4em; } h2 { margin: .7em 0 .2em; }
+  .sign { margin-top: 2.2em; row-gap: 2.2em; break-inside: avoid; }
+  @page { size: A4; margin: 12mm 14mm; }
+}
 """
 
 
@@ -75,7 +80,33 @@ def _deviation(record: CalibrationRecord, value: float | None, missing: str) -> 
 
 def deviation_words(record: CalibrationRecord) -> str:
     """The sensor's error before calibration: measured − reference (noise), worst raw point (light)."""
-    return _deviation(record, record.pre_deviation, _("not measured"))
+    words = _deviation(record, record.pre_deviation, _("not measured"))
+    if record.quantity == "noise" and record.pre_deviation is not None and record.reference_value:
+        words += " " + _("(the sensor read {level} dB against {reference} dB)").format(
+            level=f"{record.reference_value + record.pre_deviation:.2f}",
+            reference=f"{record.reference_value:g}",
+        )
+    elif record.quantity == "light" and record.pre_deviation is not None:
+        words += " " + _("(worst point, raw reading against the reference meter)")
+    return words
+
+
+def post_check_words(record: CalibrationRecord) -> str:
+    """Noise: the corrected level the post-check read; light: the fit's worst residual."""
+    if record.quantity == "light":
+        if record.post_deviation is None:
+            return _("one point: its residual cannot be checked")
+        return _("worst residual {value} over {n} points").format(
+            value=f"{100 * record.post_deviation:.2f} %", n=len(record.points) or "the"
+        )
+    if record.post_deviation is None or not record.reference_value:
+        return _("not run")
+    return _("{level} dB corrected, {drift} dB from {reference} dB (limit {limit} dB): passed").format(
+        level=f"{record.reference_value + record.post_deviation:.2f}",
+        drift=f"{record.post_deviation:+.2f}",
+        reference=f"{record.reference_value:g}",
+        limit=f"{DRIFT_LIMIT_DB:g}",
+    )
 
 
 def _class(record: CalibrationRecord) -> ReferenceClass | None:
@@ -107,6 +138,13 @@ def uncertainty_words(record: CalibrationRecord) -> str:
     )
 
 
+_CONFIDENCE = {
+    "H": "",
+    "M": _(" (from one secondary source)"),
+    "L": _(" (from recollection, to be confirmed)"),
+}
+
+
 def _reference(record: CalibrationRecord) -> str:
     inst = record.instrument
     known = _class(record)
@@ -114,9 +152,8 @@ def _reference(record: CalibrationRecord) -> str:
     words.append(known.label if known else inst.accuracy_class or _("class not recorded"))
     if known:
         words.append(
-            _("tolerance ±{tol} {unit} ({confidence})").format(
-                tol=f"{known.tolerance:g}", unit=known.unit, confidence=known.confidence
-            )
+            _("tolerance ±{tol} {unit}").format(tol=f"{known.tolerance:g}", unit=known.unit)
+            + _CONFIDENCE[known.confidence]
         )
     return ", ".join(words)
 
@@ -159,8 +196,9 @@ def _usual_range(record: CalibrationRecord) -> Row:
     return Row(_("Model's usual range"), _("within {range}").format(range=record.usual_range))
 
 
-def rows(record: CalibrationRecord, site: Site) -> list[Row]:
-    """The certificate's facts, in reading order (the page and ``calibrate show`` both use them)."""
+def rows(record: CalibrationRecord, site: Site, budget_below: bool = False) -> list[Row]:
+    """The certificate's facts, in reading order (the page and ``calibrate show`` both use them); with
+    ``budget_below`` the uncertainty row defers its budget to the page's own table."""
     sensor = site.sensors.get(record.sensor)
     model = record.sensor_model or (sensor.model if sensor else "") or _("not given in the site file")
     if record.seat:
@@ -180,7 +218,7 @@ def rows(record: CalibrationRecord, site: Site) -> list[Row]:
         Row(_("Valid until"), site_time(record.valid_until, site.timezone)),
         Row(_("Ambient conditions"), _ambient(record)),
         Row(
-            _("Reference value"),
+            _("Reference value") if record.quantity == "noise" else _("Largest reference reading"),
             f"{record.reference_value:g} {'dB' if record.quantity == 'noise' else 'lx'}"
             if record.reference_value
             else "—",
@@ -189,16 +227,14 @@ def rows(record: CalibrationRecord, site: Site) -> list[Row]:
         Row(_("Reference's certificate"), _reference_certificate(record)),
         Row(_("Result"), _result(record)),
         _usual_range(record),
-        Row(_("Expanded uncertainty"), uncertainty_words(record)),
-        Row(_("Deviation before calibration"), deviation_words(record)),
         Row(
-            _("Post-check") if record.quantity == "noise" else _("Worst residual of the fit"),
-            _deviation(
-                record,
-                record.post_deviation,
-                _("not run") if record.quantity == "noise" else _("one point: cannot be checked"),
-            ),
+            _("Expanded uncertainty"),
+            uncertainty_words(record).split(";")[0] + _("; budget below")
+            if budget_below and "expanded" in record.uncertainty
+            else uncertainty_words(record),
         ),
+        Row(_("Deviation before calibration"), deviation_words(record)),
+        Row(_("Post-check") if record.quantity == "noise" else _("Fit"), post_check_words(record)),
         Row(_("Supersedes"), record.previous_id or _("— (first calibration)")),
         Row(_("Drift"), describe_drift(record), record.drift_flagged),
         Row(_("Operator"), record.operator or "—"),
@@ -237,24 +273,69 @@ def _points_table(record: CalibrationRecord) -> str:
         )
     )
     body = ""
+
+    def residual(ref: float, calibrated: float) -> str:
+        return f"{100 * (ref - calibrated) / ref:+.2f} %" if len(record.points) > 1 else _("— (one point)")
+
     for n, (raw, ref) in enumerate(record.points, start=1):
         calibrated = raw * record.gain
         body += (
             f"<tr><td class=num>{n}</td><td class=num>{raw:.1f}</td><td class=num>{ref:g}</td>"
             f"<td class=num>{calibrated:.1f}</td>"
-            f"<td class=num>{100 * (ref - calibrated) / ref:+.2f} %</td></tr>"
+            f"<td class=num>{residual(ref, calibrated)}</td></tr>"
         )
     return f"<h2>{escape(_('Points of the fit'))}</h2><table><tr>{head}</tr>{body}</table>"
 
 
-def _signature(role: str, name: str = "") -> str:
-    named = f"<div>{escape(name)}</div>" if name else "<div>&nbsp;</div>"
-    return f"<div>{named}<div class=line>{escape(role)}</div><div class=line>{escape(_('Date'))}</div></div>"
+def _signature(role: str) -> str:
+    """A signature line with a date line beside it."""
+    return f"<div class=line>{escape(role)}</div><div class=line>{escape(_('Date'))}</div>"
+
+
+_BUDGET = {
+    "reference": ("reference instrument: its class tolerance", "rectangular: tolerance / √3"),
+    "repeatability": (
+        "repeatability: the stable window's readings",
+        "normal: standard deviation of the mean",
+    ),
+    "resolution": ("resolution: the sensor reports in 0.1 steps", "rectangular: half a step / √3"),
+    "fit": ("fit: the points' relative residuals", "normal: root mean square over n − 1"),
+}
+
+
+def _budget_table(record: CalibrationRecord) -> str:
+    u = record.uncertainty
+    if "expanded" not in u:
+        return ""
+    unit = _unit(record)
+    k = f"{u.get('k', 2.0):g}"
+    head = "".join(
+        f"<th{' class=num' if n == 2 else ''}>{escape(h)}</th>"
+        for n, h in enumerate((_("Contribution"), _("Distribution"), _("Standard uncertainty")))
+    )
+    body = ""
+    for key, (what, how) in _BUDGET.items():
+        if key in u:
+            body += (
+                f"<tr><td>{escape(_(what))}</td><td>{escape(_(how))}</td>"
+                f"<td class=num>{u[key]:.3f} {unit}</td></tr>"
+            )
+    combined = u["expanded"] / u.get("k", 2.0)
+    body += (
+        f"<tr><th>{escape(_('combined standard uncertainty'))}</th>"
+        f"<td>{escape(_('root sum of squares'))}</td>"
+        f"<td class=num>{combined:.3f} {unit}</td></tr>"
+        f"<tr><th>{escape(_('expanded uncertainty U'))}</th>"
+        f"<td>{escape(_('coverage factor k = {k} (about 95 %)').format(k=k))}</td>"
+        f"<td class=num><b>{u['expanded']:.2f} {unit}</b></td></tr>"
+    )
+    title = _("Uncertainty budget") + (_(" (relative to the gain)") if record.quantity == "light" else "")
+    return f"<h2>{escape(title)}</h2><table><tr>{head}</tr>{body}</table>"
 
 
 def render(record: CalibrationRecord, site: Site) -> str:
     """The certificate page of ``record``; every value from the record is HTML-escaped."""
-    facts = rows(record, site)
+    facts = rows(record, site, budget_below=True)
     body = "\n".join(
         f"<tr><th>{escape(r.label)}</th><td{' class=flag' if r.flagged else ''}>{escape(r.value)}</td></tr>"
         for r in facts
@@ -266,7 +347,8 @@ def render(record: CalibrationRecord, site: Site) -> str:
             f"{escape(_('the operator confirmed it on site.'))}</p>"
         )
     sub = f"seatwatch — {site.name} · {_('times in site time')} ({site.timezone})"
-    signatures = _signature(_("Operator signature"), record.operator) + _signature(_("Reviewed by (auditor)"))
+    operator = _("Operator signature") + (f" — {record.operator}" if record.operator else "")
+    signatures = _signature(operator) + _signature(_("Reviewed by (auditor)"))
     footer = _(
         "This certificate reproduces calibration record {id} as stored in the site's append-only "
         "calibration history. Records are never edited; a later record supersedes this one."
@@ -282,6 +364,7 @@ def render(record: CalibrationRecord, site: Site) -> str:
 {body}
 </table>
 {_points_table(record)}
+{_budget_table(record)}
 <p>{escape(_standards(record))}</p>
 <div class="sign">{signatures}</div>
 <footer>{escape(footer)}</footer>
