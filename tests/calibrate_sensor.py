@@ -50,6 +50,23 @@ seat = "A-02"
 from = 2025-01-01T00:00:00+08:00
 """
 
+REFERENCE_SENSOR = """\
+[[sensors]]
+id = "ref-1"
+bridge = "gw-1"
+measures = ["noise", "light"]
+driver = "reference"
+model = "seatwatch-ref-1 (ESP32-S3 + ICS-43434 + OPT3001)"
+noise_floor_db = 32.0
+connection = {{ port = "{port}", baud = 115200 }}
+
+[[installations]]
+sensor = "ref-1"
+seat = "A-01"
+from = 2025-01-01T00:00:00+08:00
+"""
+"""A reference sensor on a serial port ``{port}`` (for the simulator), installed at seat A-01."""
+
 SITE_TOML = """\
 [site]
 id = "{site}"

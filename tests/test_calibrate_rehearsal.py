@@ -22,6 +22,7 @@ import pytest
 from seatwatch.calibration import CalibrationRecord, load_records
 from seatwatch.influxql import InfluxQLClient
 from tests.calibrate_sensor import (
+    REFERENCE_SENSOR,
     REPO,
     SimulateProcess,
     history,
@@ -37,21 +38,6 @@ from tests.calibrate_sensor import (
 
 pytestmark = pytest.mark.integration
 
-SENSOR = """\
-[[sensors]]
-id = "ref-1"
-bridge = "gw-1"
-measures = ["noise", "light"]
-driver = "reference"
-model = "seatwatch-ref-1 (ESP32-S3 + ICS-43434 + OPT3001)"
-noise_floor_db = 32.0
-connection = {{ port = "{port}", baud = 115200 }}
-
-[[installations]]
-sensor = "ref-1"
-seat = "A-01"
-from = 2025-01-01T00:00:00+08:00
-"""
 NOISE_BIAS_DB = 2.3
 LIGHT_BIAS = 0.85
 CSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
@@ -68,7 +54,12 @@ def rehearsal(
     tmp_path: Path, mqtt_url: str, influx_url: str, influx_db: str, site_id: str
 ) -> Iterator[Rehearsal]:
     site = write_site(
-        tmp_path, site_id, mqtt_url, influx_url, influx_db, SENSOR.format(port=tmp_path / "ports" / "ref-1")
+        tmp_path,
+        site_id,
+        mqtt_url,
+        influx_url,
+        influx_db,
+        REFERENCE_SENSOR.format(port=tmp_path / "ports" / "ref-1"),
     )
     sim = SimulateProcess(
         mqtt_url, site_id, "--site", site, "--port-dir", tmp_path / "ports",

@@ -17,6 +17,7 @@ from seatwatch.calibration import load_records
 from seatwatch.influxql import InfluxQLClient
 from seatwatch.site_file import load_site
 from tests.calibrate_sensor import (
+    REFERENCE_SENSOR,
     history,
     provenance,
     seatwatch,
@@ -28,21 +29,6 @@ from tests.calibrate_sensor import (
 )
 
 pytestmark = pytest.mark.integration
-
-REFERENCE_SENSOR = """\
-[[sensors]]
-id = "ref-1"
-bridge = "gw-1"
-measures = ["noise", "light"]
-driver = "reference"
-noise_floor_db = 32.0
-connection = {{ port = "{port}", baud = 115200 }}
-
-[[installations]]
-sensor = "ref-1"
-seat = "A-01"
-from = 2025-01-01T00:00:00+08:00
-"""
 
 
 @pytest.fixture

@@ -98,35 +98,23 @@ def light_bias_option(text: str) -> tuple[str, float]:
     return sensor, _number(value, "light bias (gain)", 0.001, 1000)
 
 
+_OPTIONS = (
+    (
+        "--calibrator",
+        calibrator_option,
+        "SENSOR:DB[@HZ]",
+        "a sound calibrator on the sensor (default 1000 Hz)",
+    ),
+    ("--lamp", lamp_option, "SENSOR:LX", "a lamp on the sensor"),
+    ("--noise-bias", noise_bias_option, "SENSOR:DB", "the sensor reads this many dB high"),
+    ("--light-bias", light_bias_option, "SENSOR:GAIN", "the sensor reads lux × GAIN"),
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("rehearsal (practise calibration without hardware)")
-    group.add_argument(
-        "--calibrator",
-        type=calibrator_option,
-        action="append",
-        default=[],
-        metavar="SENSOR:DB[@HZ]",
-        help="a sound calibrator on the sensor (default 1000 Hz)",
-    )
-    group.add_argument(
-        "--lamp", type=lamp_option, action="append", default=[], metavar="SENSOR:LX", help="a lamp"
-    )
-    group.add_argument(
-        "--noise-bias",
-        type=noise_bias_option,
-        action="append",
-        default=[],
-        metavar="SENSOR:DB",
-        help="the sensor reads this many dB high",
-    )
-    group.add_argument(
-        "--light-bias",
-        type=light_bias_option,
-        action="append",
-        default=[],
-        metavar="SENSOR:GAIN",
-        help="the sensor reads lux × GAIN",
-    )
+    for option, parse, metavar, words in _OPTIONS:
+        group.add_argument(option, type=parse, action="append", default=[], metavar=metavar, help=words)
 
 
 def biases(args: argparse.Namespace) -> dict[str, SensorBias]:
