@@ -41,6 +41,7 @@ SERVICE_KEYS = {
     "influx_api": str,
     "influx_org": str,
     "influx_token_file": str,
+    "influx_create_database": bool,
     "grafana_url": str,
     "grafana_token_file": str,
     "grafana_folder": str,
