@@ -71,3 +71,23 @@ def test_site_file_locale_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_site(path)
     assert f"site.toml:{line}: site.locale: no translation for 'fr-FR'" in str(caught.value)  # file:line:key
+
+
+def test_profile_standards_and_basis_are_validated_with_line_and_key(tmp_path: Path) -> None:
+    from analysis.rules.profile import load_profile
+
+    text = (ROOT / "analysis" / "rules" / "profiles" / "iac-csc.toml").read_text(encoding="utf-8")
+    text = text.replace('standard = "JGJ/T 67-2019"', 'standard = "JGJ/T 99"', 1)
+    text = text.replace('clause = "4.1.2', 'page = 3, clause = "4.1.2', 1)
+    text = text.replace('confidence = "M" }', 'confidence = "H" }', 1)  # the noise target: now all H, check M
+    path = tmp_path / "p.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_profile(str(path))
+    lines = text.splitlines()
+    message = str(caught.value)
+    bad = next(i for i, x in enumerate(lines, 1) if "JGJ/T 99" in x)
+    assert f":{bad}: " in message or f":{bad - 1}: " in message  # the entry's line or its basis = [ line
+    assert "basis[0].standard: 'JGJ/T 99' is not the id of a [[standards]] entry" in message
+    assert "zones.agent.checks[0].basis[1].page: unknown key" in message
+    assert "zones.agent.checks[1].confidence: is 'M' but the lowest confidence of its basis is 'H'" in message

@@ -10,6 +10,7 @@ problem at once, each with file, line and key (:mod:`seatwatch.config_errors`). 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,22 +232,25 @@ class _ProfileReader:
             return ""
         return value
 
+    def tables(self, raw: list[Any], where: str, keys: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The tables of an array with their key paths; non-tables and unknown keys are problems."""
+        for n, item in enumerate(raw):
+            at = f"{where}[{n}]"
+            if not isinstance(item, dict):
+                self.p.add(at, f"must be a table with keys {', '.join(sorted(keys))}")
+                continue
+            for key in item:
+                if key not in keys:
+                    self.p.add(f"{at}.{key}", f"unknown key (expected one of: {', '.join(sorted(keys))})")
+            yield at, item
+
     def read_standards(self) -> dict[str, Standard]:
         raw = self.doc.get("standards", [])
         if not isinstance(raw, list):
             self.p.add("standards", "must be an array of tables ([[standards]])")
             return {}
         out: dict[str, Standard] = {}
-        for n, item in enumerate(raw):
-            where = f"standards[{n}]"
-            if not isinstance(item, dict):
-                self.p.add(where, "must be a table")
-                continue
-            for key in item:
-                if key not in STANDARD_KEYS:
-                    self.p.add(
-                        f"{where}.{key}", f"unknown key (expected one of: {', '.join(sorted(STANDARD_KEYS))})"
-                    )
+        for where, item in self.tables(raw, "standards", STANDARD_KEYS):
             values = [self.typed(item, key, str, where) for key in ("id", "title_zh", "title_en")]
             if None in values:
                 continue
@@ -265,16 +269,7 @@ class _ProfileReader:
             self.p.add(f"{where}.basis", "must be an array of { limit, standard, clause, confidence } tables")
             return ()
         out = []
-        for n, entry in enumerate(raw):
-            at = f"{where}.basis[{n}]"
-            if not isinstance(entry, dict):
-                self.p.add(at, "must be a table { limit, standard, clause, confidence }")
-                continue
-            for key in entry:
-                if key not in BASIS_KEYS:
-                    self.p.add(
-                        f"{at}.{key}", f"unknown key (expected one of: {', '.join(sorted(BASIS_KEYS))})"
-                    )
+        for at, entry in self.tables(raw, f"{where}.basis", BASIS_KEYS):
             values = {
                 key: self.typed(entry, key, str, at) for key in ("limit", "standard", "clause", "confidence")
             }
