@@ -8,7 +8,7 @@ energy mean — and its illuminance, coloured by the same required/target bands 
 
 from __future__ import annotations
 
-from dashboards import queries
+from dashboards import floor_plan, queries
 from dashboards.limits import KindLimits
 from dashboards.model import (
     FAIL,
@@ -16,14 +16,17 @@ from dashboards.model import (
     MARGINAL,
     NO_DATA,
     PASS,
+    dashboard_link,
     field_config,
     fixed_colour,
     hide_fields,
     limit_thresholds,
     merge,
+    nav_link,
     override,
     panel,
     site_dashboard,
+    site_uid,
     stat_options,
     table_options,
     targets,
@@ -37,11 +40,16 @@ ROW_HEIGHT_PER_SEAT = 0.8
 
 
 def build(site: Site, limits: dict[str, KindLimits], ds: JSON) -> JSON:
-    panels = [_compliance_summary(site, ds), *_reporting(site, ds)]
+    seat_uid = site_uid(site, "seat")
+    panels = [
+        _compliance_summary(site, ds),
+        *_reporting(site, ds),
+        floor_plan.build(site, limits, ds, seat_uid),
+    ]
     for zone in sorted(site.zones.values(), key=lambda z: z.id):
         seats = len(site.seats_in_zone(zone.id))
         if seats:
-            panels.append(_zone_table(site, zone.id, zone.name, limits[zone.kind], seats, ds))
+            panels.append(_zone_table(site, zone.id, zone.name, limits[zone.kind], seats, ds, seat_uid))
     panels.extend(last_reading_table(site, q, ds, queries.RECENT, "24 h") for q in ("noise", "light"))
     return site_dashboard(
         site,
@@ -49,6 +57,7 @@ def build(site: Site, limits: dict[str, KindLimits], ds: JSON) -> JSON:
         "floor overview",
         panels,
         description="Every seat's noise and light now against its profile limits; compliance; stale sensors.",
+        links=[nav_link("Seat detail", seat_uid), nav_link("Sensor health", site_uid(site, "health"))],
     )
 
 
@@ -90,10 +99,14 @@ def _reporting(site: Site, ds: JSON) -> list[JSON]:
     return out
 
 
-def _zone_table(site: Site, zone: str, name: str, limits: KindLimits, seats: int, ds: JSON) -> JSON:
+def _zone_table(
+    site: Site, zone: str, name: str, limits: KindLimits, seats: int, ds: JSON, seat_uid: str
+) -> JSON:
+    """Each seat's levels now; the seat cell links to that seat's detail over the same time range."""
     cell = {"type": "color-background"}
     columns = (("LAeq", "dB", 1, limits.noise), ("lux", "lux", 0, limits.light))
-    overrides = [
+    link = dashboard_link("Seat ${__data.fields.seat} detail", seat_uid, "var-seat=${__data.fields.seat}")
+    overrides = [override("seat", links=[link])] + [
         override(
             name, unit=unit, decimals=decimals, thresholds=limit_thresholds(lim), custom_cellOptions=cell
         )
