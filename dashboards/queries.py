@@ -186,3 +186,31 @@ def failures_per_seat(site: str) -> str:
         f'SELECT count("verdict") AS "fail" FROM "compliance" WHERE {_site(site)} '
         f'AND "verdict" = \'fail\' AND {RANGE} GROUP BY "seat"'
     )
+
+
+# -- alert rules (dashboards/alert_rules.py): $timeFilter is the rule's relative time range ----------
+def sensor_readings(site: str, quantity: str, sensor: str) -> str:
+    """One sensor's readings in the range: no row at all when it is silent."""
+    field = READING_FIELD[quantity]
+    return (
+        f'SELECT count("{field}") AS "readings" FROM "{quantity}" WHERE {_site(site)} '
+        f'AND "sensor" = {quote_string(sensor)} AND {RANGE}'
+    )
+
+
+def calibrations_since(site: str, sensor: str, quantity: str, days: int) -> str:
+    """Calibrations of one sensor and quantity performed in the last ``days`` (a point's time is when)."""
+    return (
+        'SELECT count("valid_until_ms") AS "calibrations" FROM "calibration" '
+        f'WHERE {_site(site)} AND "sensor" = {quote_string(sensor)} '
+        f'AND "quantity" = {quote_string(quantity)} AND time > now() - {days}d'
+    )
+
+
+def site_readings(site: str) -> str:
+    """Noise readings of the whole site stored in the range: none means ingest is down or lagging."""
+    return f'SELECT count("dur") AS "readings" FROM "noise" WHERE {_site(site)} AND {RANGE}'
+
+
+def site_rejects(site: str) -> str:
+    return f'SELECT count("detail") AS "rejects" FROM "rejects" WHERE {_site(site)} AND {RANGE}'
