@@ -120,7 +120,7 @@ def build(site: Site, limits: dict[str, KindLimits], ds_uid: str, language: str)
         measures = site.sensors[sensor_id].measures
         sensors.append(ds.silent_rule(sensor_id, "noise" if "noise" in measures else measures[0]))
         sensors.extend(ds.calibration_rule(sensor_id, quantity) for quantity in measures)
-    ingest = [ds.ingest_lag_rule(), ds.ingest_rejects_rule()]
+    ingest = ds.ingest_rules()
     return tuple(
         RuleGroup(f"seatwatch {site.id} {name}", INTERVAL_S, tuple(rules))
         for name, rules in (("seats", seats), ("sensors", sensors), ("ingest", ingest))
@@ -169,6 +169,22 @@ def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def _expression(ref_id: str, kind: str, source: str, **model: object) -> JSON:
+    """A server-side expression step (``__expr__``) reading the result of step ``source``."""
+    return {
+        "refId": ref_id,
+        "relativeTimeRange": {"from": 0, "to": 0},
+        "datasourceUid": EXPR,
+        "model": {
+            "refId": ref_id,
+            "datasource": {"type": EXPR, "uid": EXPR},
+            "type": kind,
+            "expression": source,
+            **model,
+        },
+    }
+
+
 class _Rules:
     """Builds the rules of one site; holds what every rule shares (site, data source, language)."""
 
@@ -212,32 +228,10 @@ class _Rules:
         pending: str = "0s",
     ) -> JSON:
         """A → reduce (last value of each series) → threshold C, the shape Grafana's rule editor builds."""
-        reduce = {
-            "refId": "B",
-            "relativeTimeRange": {"from": 0, "to": 0},
-            "datasourceUid": EXPR,
-            "model": {
-                "refId": "B",
-                "datasource": {"type": EXPR, "uid": EXPR},
-                "type": "reduce",
-                "expression": "A",
-                "reducer": "last",
-                "settings": {"mode": "dropNN"},
-            },
-        }
         operator, value = comparison
-        threshold = {
-            "refId": "C",
-            "relativeTimeRange": {"from": 0, "to": 0},
-            "datasourceUid": EXPR,
-            "model": {
-                "refId": "C",
-                "datasource": {"type": EXPR, "uid": EXPR},
-                "type": "threshold",
-                "expression": "B",
-                "conditions": [{"evaluator": {"type": operator, "params": [value]}}],
-            },
-        }
+        reduce = _expression("B", "reduce", "A", reducer="last", settings={"mode": "dropNN"})
+        condition = {"evaluator": {"type": operator, "params": [value]}}
+        threshold = _expression("C", "threshold", "B", conditions=[condition])
         return {
             "uid": stable_uid("sw", self.site.id, name),
             "title": title,
@@ -320,28 +314,34 @@ class _Rules:
             summary,
         )
 
-    def ingest_lag_rule(self) -> JSON:
-        query = queries.site_readings(self.site.id)
-        return self._rule(
-            "ingest-lag",
-            f"Site {self.site.id}: no reading stored for {INGEST_LAG_MIN} min",
-            query,
-            INGEST_LAG_MIN * 60,
-            ("lt", 1),
-            "Alerting",
-            {"check": "ingest-lag"},
-            self._text("ingest-lag", site=self.site.id, minutes=INGEST_LAG_MIN),
+    def ingest_rules(self) -> list[JSON]:
+        """No reading stored for a while (ingest down or lagging); many readings refused (degraded)."""
+        site = self.site.id
+        specs = (
+            ("ingest-lag", queries.site_readings(site), INGEST_LAG_MIN, ("lt", 1), "Alerting"),
+            (
+                "ingest-rejects",
+                queries.site_rejects(site),
+                REJECTS_WINDOW_MIN,
+                ("gt", REJECTS_PER_WINDOW),
+                "OK",
+            ),
         )
-
-    def ingest_rejects_rule(self) -> JSON:
-        query = queries.site_rejects(self.site.id)
-        return self._rule(
-            "ingest-rejects",
-            f"Site {self.site.id}: over {REJECTS_PER_WINDOW} readings refused in {REJECTS_WINDOW_MIN} min",
-            query,
-            REJECTS_WINDOW_MIN * 60,
-            ("gt", REJECTS_PER_WINDOW),
-            "OK",
-            {"check": "ingest-rejects"},
-            self._text("ingest-rejects", site=self.site.id, minutes=REJECTS_WINDOW_MIN),
-        )
+        titles = {
+            "ingest-lag": f"Site {site}: no reading stored for {INGEST_LAG_MIN} min",
+            "ingest-rejects": f"Site {site}: over {REJECTS_PER_WINDOW} readings refused in "
+            f"{REJECTS_WINDOW_MIN} min",
+        }
+        return [
+            self._rule(
+                check,
+                titles[check],
+                query,
+                minutes * 60,
+                comparison,
+                no_data,
+                {"check": check},
+                self._text(check, site=site, minutes=minutes),
+            )
+            for check, query, minutes, comparison, no_data in specs
+        ]

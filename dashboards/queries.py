@@ -98,11 +98,9 @@ def last_reading(site: str, quantity: str, when: str, sensor_filter: bool = Fals
 
 def recent_readings(site: str, quantity: str, column: str, minutes: int = SILENT_MINUTES) -> str:
     """Readings per sensor in the last ``minutes``: a sensor of the site file without a row is silent."""
-    field = READING_FIELD[quantity]
-    return (
-        f'SELECT count("{field}") AS "{column}" FROM "{quantity}" '
-        f'WHERE {_site(site)} AND time > now() - {minutes}m GROUP BY "sensor"'
-    )
+    where = f"{_site(site)} AND time > now() - {minutes}m"
+    count = f'count("{READING_FIELD[quantity]}")'
+    return f'SELECT {count} AS "{column}" FROM "{quantity}" WHERE {where} GROUP BY "sensor"'
 
 
 def sensors_at_seat(site: str) -> str:
