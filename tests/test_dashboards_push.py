@@ -102,6 +102,16 @@ def test_datasource_for_influxdb_2_sends_token_header_once(grafana: FakeGrafana,
     assert "changed 0 of 10" in _push(capsys)[1]
 
 
+def test_datasource_for_influxdb_1_sends_user_and_password(grafana: FakeGrafana, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("SEATWATCH_INFLUX_TOKEN", "grafana:influx-secret")
+    code, out, err = _push(capsys)
+    assert code == 0 and "influx-secret" not in out + err and grafana.violations == []
+    (source,) = grafana.datasources.values()
+    assert source["user"] == "grafana" and "httpHeaderName1" not in source["jsonData"]
+    assert grafana.secrets[source["uid"]] == {"password": "influx-secret"}
+    assert "changed 0 of 10" in _push(capsys)[1]
+
+
 def test_bad_token_and_unreachable_grafana_give_clear_errors(
     grafana: FakeGrafana, capsys, monkeypatch
 ) -> None:

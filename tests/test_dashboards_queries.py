@@ -130,6 +130,9 @@ def test_every_panel_query_runs_and_levels_are_energy_means(influx_url: str, inf
     (current,) = rows("-floor", "Agent zone East")
     assert current["seat"] == "E-01" and current["LAeq"] == pytest.approx(ENERGY, abs=1e-9)
     assert rows("-floor", "Agent zone East", "B")[0]["lux"] == 150.0
+    (plan,) = rows("-floor", "Floor plan")  # the Canvas seat boxes: the same energy mean, by seat
+    assert plan["seat"] == "E-01" and plan["LAeq"] == pytest.approx(ENERGY, abs=1e-9)
+    assert [r["sensor"] for r in rows("-seat", "Sensors of this seat")] == ["ref-001"]
     assert rows("-floor", "Noise sensors reporting")[0]["noise sensors reporting"] == 1
     assert rows("-floor", "Compliance", "A")[0]["pass"] == 1  # E-01's latest verdict
     assert rows("-floor", "Compliance", "C")[0]["fail"] == 1  # E-02's; E-01's old fail is superseded
