@@ -1,5 +1,5 @@
 """Floor overview: is every seat within its limits right now, what does the site's compliance say, and
-which sensors have gone quiet.
+which sensors of the site file have gone quiet.
 
 The facilities team's first screen. A table per zone (limits differ by zone kind: an agent seat and a
 meeting room are held to different profile checks) shows each seat's LAeq of the last five minutes — an
@@ -32,7 +32,7 @@ from dashboards.model import (
     targets,
     thresholds,
 )
-from dashboards.sensor_health import last_reading_table
+from dashboards.sensor_health import roster_table
 from seatwatch.site import Site
 
 VERDICT_COLOURS = {"pass": PASS, "marginal": MARGINAL, "fail": FAIL, "insufficient_data": NO_DATA}
@@ -50,7 +50,7 @@ def build(site: Site, limits: dict[str, KindLimits], ds: JSON) -> JSON:
         seats = len(site.seats_in_zone(zone.id))
         if seats:
             panels.append(_zone_table(site, zone.id, zone.name, limits[zone.kind], seats, ds, seat_uid))
-    panels.extend(last_reading_table(site, q, ds, queries.RECENT, "24 h") for q in ("noise", "light"))
+    panels.extend(roster_table(site, q, ds) for q in ("noise", "light"))
     return site_dashboard(
         site,
         "floor",

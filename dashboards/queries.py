@@ -18,7 +18,6 @@ LEVEL = '10*log10(sum("exposure")/sum("dur"))'
 RANGE = "$timeFilter"
 # "Now" on the floor overview: the energy level of the last five minutes, and what reported within it.
 CURRENT = "time > now() - 5m"
-RECENT = "time > now() - 24h"
 SEAT = '"seat" =~ /^$seat$/'
 SENSOR = '"sensor" =~ /^$sensor$/'
 # A sensor is "silent" (stale) when it sent nothing for this long: the health tables and the alert agree.
@@ -89,10 +88,11 @@ def limit_line(site: str, quantity: str, zones: Sequence[str], value: float, nam
 
 
 # -- sensors ---------------------------------------------------------------------------------------
-def last_reading(site: str, quantity: str, when: str, sensor_filter: bool = False) -> str:
-    """Each sensor's last reading; the row's time is when it arrived (a single selector keeps it)."""
+def last_reading(site: str, quantity: str) -> str:
+    """Each sensor's last reading in the range (those of ``$sensor``); the row's time is when it arrived
+    (a single selector keeps it)."""
     field = READING_FIELD[quantity]
-    where = " AND ".join([_site(site), *([SENSOR] if sensor_filter else []), when])
+    where = f"{_site(site)} AND {SENSOR} AND {RANGE}"
     return f'SELECT last("{field}") AS "{field}" FROM "{quantity}" WHERE {where} GROUP BY "sensor"'
 
 

@@ -48,7 +48,7 @@ def recent_column(quantity: str) -> str:
 def build(site: Site, ds: JSON) -> JSON:
     panels = [
         *(roster_table(site, q, ds) for q in ("noise", "light")),
-        *(last_reading_table(site, q, ds, queries.RANGE, "time range", True) for q in ("noise", "light")),
+        *(last_reading_table(site, q, ds) for q in ("noise", "light")),
         panel(
             "timeseries",
             "Readings per second",
@@ -157,15 +157,13 @@ def calibration_table(site: Site, quantity: str, ds: JSON) -> JSON:
     return _site_list_panel(title, sensor_frame(site, quantity), query, "valid until", config, ds)
 
 
-def last_reading_table(
-    site: Site, quantity: str, ds: JSON, when: str, span: str, sensor_filter: bool = False
-) -> JSON:
+def last_reading_table(site: Site, quantity: str, ds: JSON) -> JSON:
     """Each sensor's last reading, oldest first: a sensor at the top that reported long ago is stale."""
     return panel(
         "table",
-        f"{quantity.capitalize()} sensors, stalest first: last reading ({span})",
+        f"{quantity.capitalize()} sensors, stalest first: last reading (time range)",
         ds,
-        targets(ds, [queries.last_reading(site.id, quantity, when, sensor_filter)], table=True),
+        targets(ds, [queries.last_reading(site.id, quantity)], table=True),
         (12, 8),
         config=field_config(overrides=[override("Time", unit="dateTimeFromNow", displayName="last reading")]),
         options=table_options("last reading"),
