@@ -65,8 +65,11 @@ def static_target(ref_id: str, name: str, columns: dict[str, Sequence[Any]]) -> 
 
 
 def join_by(field: str) -> JSON:
-    """Outer join of every frame on one column: rows of the static frame stay even with no data."""
-    return {"id": "joinByField", "options": {"byField": field, "mode": "outer"}}
+    """Outer join of every frame on one column: rows of the static frame stay even with no data.
+
+    ``outerTabular`` is Grafana's outer join for tables (10.4+); its ``outer`` mode is meant for time
+    series, and a Grafana that does not know ``outerTabular`` falls back to ``outer``."""
+    return {"id": "joinByField", "options": {"byField": field, "mode": "outerTabular"}}
 
 
 def null_as(text: str, colour: str) -> JSON:
