@@ -67,8 +67,8 @@ def static_target(ref_id: str, name: str, columns: dict[str, Sequence[Any]]) -> 
 def join_by(field: str) -> JSON:
     """Outer join of every frame on one column: rows of the static frame stay even with no data.
 
-    ``outerTabular`` is Grafana's outer join for tables (10.4+); its ``outer`` mode is meant for time
-    series, and a Grafana that does not know ``outerTabular`` falls back to ``outer``."""
+    ``outerTabular`` is Grafana's outer join for tables; its ``outer`` mode is meant for time series. An
+    older Grafana 10 without ``outerTabular`` takes its default branch, the ``outer`` join."""
     return {"id": "joinByField", "options": {"byField": field, "mode": "outerTabular"}}
 
 
