@@ -102,6 +102,20 @@ def test_noise_silent_and_calibration_rules_and_roster(influx_url: str, influx: 
     assert shown[stopped] == "STALE" and shown[loud] == 9 and shown[quiet] == 9
     assert rows[stopped]["seat"] == seat_of[stopped]
 
+    # The calibration table: every noise sensor; the two calibrated ones with their due dates, the rest
+    # "never calibrated".
+    calibrations = next(p for p in health["panels"] if p["title"].startswith("Noise calibrations"))
+    frame, query = calibrations["targets"]
+    answer = influx.query(expand(query["query"], stamp - 86_400_000, stamp, "1m", {}))
+    due = [{**s.tags, "valid until": row["valid until"]} for s in answer for row in s.rows()]
+    table = {r["sensor"]: r["valid until"] for r in outer_join([static_rows(frame), due], "sensor")}
+    assert set(table) == expected
+    year = timedelta(days=365).total_seconds() * 1000
+    assert table[loud] == pytest.approx((now - 30 * 86400) * 1000 + year, abs=2000)
+    assert table[quiet] == pytest.approx((now - 350 * 86400) * 1000 + year, abs=2000)
+    never = {s for s, v in table.items() if v is None}
+    assert never == expected - {loud, quiet}
+
 
 def test_occupied_hours_interval_follows_the_shifts() -> None:
     """The noise and light rules notify in occupied hours: the time interval is the site's shifts."""
