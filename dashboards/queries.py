@@ -149,6 +149,15 @@ def rejects_by_reason(site: str) -> str:
     )
 
 
+def bridge_clock_skew(site: str) -> str:
+    """Each bridge's wall clock minus ingest's (``bridge_status``, written by ingest from live statuses).
+    Readings carry the bridge's time, so a skew of seconds moves them in the seat charts: fix NTP."""
+    return (
+        f'SELECT last("clock_skew_s") AS "skew s" FROM "bridge_status" WHERE {_site(site)} AND {RANGE} '
+        'GROUP BY time($__interval), "bridge" fill(none)'
+    )
+
+
 def calibration_due(site: str, quantity: str) -> str:
     """Each sensor's latest calibration of ``quantity``: the field is when it expires.
 

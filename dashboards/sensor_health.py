@@ -68,6 +68,16 @@ def build(site: Site, ds: JSON) -> JSON:
             config=field_config(decimals=0),
             options={"legend": {"displayMode": "table", "placement": "right", "calcs": ["sum"]}},
         ),
+        panel(
+            "timeseries",
+            "Bridge clock skew (bridge − ingest)",
+            ds,
+            [influx_target(ds, "A", queries.bridge_clock_skew(site.id), alias="$tag_bridge")],
+            (12, 8),
+            description="Readings carry each bridge's own time and are never moved: a bridge whose clock is "
+            "seconds off puts its readings in the wrong second (check its NTP). From the bridges' status.",
+            config=field_config("s", decimals=2),
+        ),
         *(calibration_table(site, q, ds) for q in ("noise", "light")),
     ]
     sensors = sorted(site.sensors)
@@ -78,7 +88,7 @@ def build(site: Site, ds: JSON) -> JSON:
         "sensor health",
         panels,
         description="Every sensor of the site file: silent ones, readings/s, below-floor share, rejects, "
-        "calibration due dates.",
+        "bridge clock skew, calibration due dates.",
         variables=[variable],
     )
 

@@ -83,6 +83,14 @@ def test_every_panel_query_runs_and_levels_are_energy_means(influx_url: str, inf
             (now - 59) * S,
         ),
     ]
+    lines.append(  # as ingest writes it from a bridge's live status (ingest/service.py)
+        line(
+            "bridge_status",
+            {"site": site.id, "bridge": "gw-east", "ingest": "i-1"},
+            {"clock_skew_s": 2.5, "outbox": 0, "state": "online"},
+            (now - 30) * S,
+        )
+    )
     performed = datetime.now(UTC) - timedelta(days=30)
     record = CalibrationRecord(
         "cal-1",
@@ -141,6 +149,8 @@ def test_every_panel_query_runs_and_levels_are_energy_means(influx_url: str, inf
     assert rows("-health", "Noise sensors: share", "A")[0]["below floor s"] == 60.0
     assert rows("-health", "Noise sensors: share", "B")[0]["measured s"] == 240.0
     assert sum(r["rejects"] for r in rows("-health", "Rejected")) == 2
+    (skew,) = rows("-health", "Bridge clock skew")
+    assert skew["bridge"] == "gw-east" and skew["skew s"] == 2.5
     (due,) = rows("-health", "Noise calibrations", "B")
     assert due["valid until"] == int(record.valid_until.timestamp() * 1000)
     assert due["time"] == int(performed.timestamp() * 1000) and due["sensor"] == "ref-001"
