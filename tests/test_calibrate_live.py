@@ -78,7 +78,7 @@ def test_noise_calibration_recovers_the_bias_and_keeps_the_record(
     assert _retained(mqtt_url, site_id) == [record]
     assert load_records(influx, site_id).history("nz-1", "noise") == [record]
     page = (site.parent / "certs" / f"{record.id}.html").read_text()
-    assert f"offset {record.offset_db:+.2f} dB" in page and "IEC 60942:2017 class 1 sound calibrator" in page
+    assert f"修正值 {record.offset_db:+.2f} dB" in page and "IEC 60942:2017 class 1 sound calibrator" in page
 
 
 def test_light_calibration_recovers_the_gain(

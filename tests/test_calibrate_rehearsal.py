@@ -217,7 +217,9 @@ def test_five_lux_against_520_is_refused_unless_confirmed(
     assert record.outside_usual_range and record.usual_range == "gain 0.6 to 1.6"
     assert "Usual range OUTSIDE, confirmed: gain 0.6 to 1.6" in words(confirmed.stdout)
     page = (rehearsal.site.parent / "certs" / f"{record.id}.html").read_text()
-    assert "OUTSIDE the model&#x27;s usual range (gain 0.6 to 1.6): confirmed by the operator" in page
+    # the site is in Shanghai: its certificate is in Chinese with English labels beside
+    assert "超出该型号的常规范围（gain 0.6 to 1.6）：操作人员已确认" in page
+    assert "<span class=en>Model&#x27;s usual range</span>" in page
     assert load_records(influx, site_id).history("ref-1", "light") == [record]
     wait_for(lambda: len(split_at_record(influx, "light", "ref-1", record)[1]) >= 2)
     _before, after = split_at_record(influx, "light", "ref-1", record)

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from babel.messages.extract import extract_python
+from babel.messages.pofile import read_po
 from rich.console import Console
 
 from analysis.compliance.calibration_check import calibration_result, sensor_calibration
+from firmware_bridge.calibrate import certificate
 from firmware_bridge.calibrate.certificate import render
 from firmware_bridge.calibrate.light import fit_gain, lux_judge, parse_point
 from firmware_bridge.calibrate.noise import noise_judge, noise_offset, post_check
@@ -185,7 +189,7 @@ def test_certificate_in_site_time_with_provenance_uncertainty_and_dated_signatur
         usual_range="offset -3 to +3 dB",
         uncertainty=noise_budget(reference_class("IEC 60942 class 1", "noise"), [96.3] * 10),
     )
-    page = render(record, site)
+    page = render(record, site, "en")
     assert "&lt;Floor 12&gt; &amp; co" in page and "<Floor 12>" not in page
     assert "@media print" in page and "IEC 60942" in page and "GB 3096" in page
     assert "offset -2.30 dB" in page and "B&amp;K 4231" in page
@@ -201,6 +205,40 @@ def test_certificate_in_site_time_with_provenance_uncertainty_and_dated_signatur
     assert "94.02 dB corrected, +0.02 dB from 94 dB (limit 0.5 dB): passed" in page
     assert page.count("<div class=line>Date</div>") == 2
     assert "Not evidence" not in page and "OUTSIDE" not in page
+
+
+def test_a_site_in_china_gets_a_bilingual_certificate(tmp_path: Path) -> None:
+    site = _site(tmp_path)  # Asia/Shanghai: the site's locale defaults to zh-CN
+    assert site.locale == "zh-CN"
+    record = replace(
+        _record(CalibrationBook(), "light", 104.0, T0),
+        outside_usual_range=True,
+        usual_range="gain 0.5 to 2",
+        points=[[5.0, 520.0]],
+    )
+    page = render(record, site)
+    assert '<html lang="zh-CN">' in page
+    assert "传感器校准证书<span class=en>Sensor calibration certificate</span>" in page
+    assert "<th>传感器型号<span class=en>Sensor model</span></th>" in page
+    assert "增益 104.0000（校准后照度 = 原始照度 × 增益，过零点）" in page
+    assert "超出该型号的常规范围（gain 0.5 to 2）：操作人员已确认" in page
+    assert "单点校准：无法检验其残差" in page and "—（单点）" in page
+    assert page.count("<div class=line>日期<span class=en>Date</span></div>") == 2
+    assert "2026-03-02 17:00:00 UTC+08:00 (Asia/Shanghai)" in page
+    english = render(record, site, "en")
+    assert "<span class=en>" not in english and "OUTSIDE the model" in english
+
+
+def test_every_certificate_message_has_a_chinese_translation_with_the_same_placeholders() -> None:
+    code = Path(certificate.__file__)
+    with code.open("rb") as f:
+        used = {m for _, _, m, _ in extract_python(f, ["_", "N_"], [], {}) if isinstance(m, str)}
+    assert len(used) > 90  # the extractor found them (none hidden inside f-strings)
+    with (code.parent / "locale" / "zh_CN" / "LC_MESSAGES" / "certificate.po").open("rb") as f:
+        translated = {m.id: m.string for m in read_po(f) if m.id and m.string and not m.fuzzy}
+    assert sorted(used - set(translated)) == [] and sorted(set(translated) - used) == []
+    for msg in used:
+        assert set(re.findall(r"\{(\w+)\}", translated[msg])) == set(re.findall(r"\{(\w+)\}", msg)), msg
 
 
 def test_a_record_without_provenance_parses_but_is_not_evidence(tmp_path: Path) -> None:

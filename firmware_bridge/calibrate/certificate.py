@@ -13,17 +13,37 @@ page can be translated (e.g. into Chinese) by adding a catalogue, without touchi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from gettext import gettext as _
 from html import escape
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from analysis.acoustics.calibration import DRIFT_LIMIT_DB
 from firmware_bridge.calibrate.supersede import LIGHT_DRIFT_LIMIT, describe_drift
 from firmware_bridge.calibrate.uncertainty import ReferenceClass, reference_class
 from seatwatch.calibration import CalibrationRecord
+from seatwatch.i18n import translator
 from seatwatch.site import Site
+
+Gettext = Callable[[str], str]
+CATALOGS = Path(__file__).with_name("locale")
+DOMAIN = "certificate"
+
+
+def english(message: str) -> str:
+    """The untranslated ``_``: message ids are the English text."""
+    return message
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's conventional name, which extraction looks for)
+    """Marks a message for extraction; it is translated where it is used."""
+    return message
+
+
+_WORDS = (N_("noise"), N_("light"), N_("sound-calibrator"), N_("reference-lux-meter"))
+"""Record values the certificate shows translated."""
 
 _CSS = """
 body { font: 10pt/1.4 "Noto Sans", "Noto Sans CJK SC", system-ui, sans-serif; margin: 1.5em auto;
@@ -33,13 +53,15 @@ h2 { font-size: 1.05em; margin: 1.1em 0 .3em; border-bottom: 2px solid #333; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .22em .5em; border-bottom: 1px solid #ccc; vertical-align: top; }
 th { width: 15em; font-weight: 600; } td.num, th.num { text-align: right; width: auto; }
+.en { display: block; font-weight: 400; font-size: .78em; color: #555; }
+h1 .en { font-size: .55em; color: #444; }
 .flag { color: #a00; font-weight: 700; } .warn { border: 2px solid #a00; padding: .4em .6em; }
 .sign { display: grid; grid-template-columns: 2fr 1fr; column-gap: 2.5em; row-gap: 2.8em; margin-top: 3.4em; }
 .line { border-top: 1px solid #000; padding-top: .2em; }
 footer { font-size: .85em; color: #444; margin-top: 1.6em; }
 @media print {
   body { margin: 0; max-width: none; font-size: 8.5pt; line-height: 1.3; }
-  th, td { padding: .1em .4em; } h2 { margin: .7em 0 .2em; }
+  th, td { padding: .1em .4em; } h2 { margin: .7em 0 .2em; } th .en { display: inline; margin-left: .5em; }
   .sign { margin-top: 2.2em; row-gap: 2.2em; break-inside: avoid; }
   @page { size: A4; margin: 12mm 14mm; }
 }
@@ -48,7 +70,7 @@ footer { font-size: .85em; color: #444; margin-top: 1.6em; }
 
 @dataclass(frozen=True)
 class Row:
-    label: str
+    label: str  # the English message id: the page translates it (and shows both when bilingual)
     value: str
     flagged: bool = False
 
@@ -64,7 +86,7 @@ def _unit(record: CalibrationRecord) -> str:
     return "dB" if record.quantity == "noise" else "%"
 
 
-def _result(record: CalibrationRecord) -> str:
+def _result(record: CalibrationRecord, _: Gettext = english) -> str:
     if record.quantity == "noise":
         return _("offset {offset} dB (calibrated level = raw level + offset)").format(
             offset=f"{record.offset_db:+.2f}"
@@ -72,15 +94,15 @@ def _result(record: CalibrationRecord) -> str:
     return _("gain {gain} (calibrated lux = raw lux × gain, through zero)").format(gain=f"{record.gain:.4f}")
 
 
-def _deviation(record: CalibrationRecord, value: float | None, missing: str) -> str:
+def _deviation(record: CalibrationRecord, value: float | None, missing: str, _: Gettext = english) -> str:
     if value is None:
         return missing
     return f"{value:+.2f} dB" if record.quantity == "noise" else f"{100 * value:.1f} %"
 
 
-def deviation_words(record: CalibrationRecord) -> str:
+def deviation_words(record: CalibrationRecord, _: Gettext = english) -> str:
     """The sensor's error before calibration: measured − reference (noise), worst raw point (light)."""
-    words = _deviation(record, record.pre_deviation, _("not measured"))
+    words = _deviation(record, record.pre_deviation, _("not measured"), _)
     if record.quantity == "noise" and record.pre_deviation is not None and record.reference_value:
         words += " " + _("(the sensor read {level} dB against {reference} dB)").format(
             level=f"{record.reference_value + record.pre_deviation:.2f}",
@@ -91,7 +113,7 @@ def deviation_words(record: CalibrationRecord) -> str:
     return words
 
 
-def post_check_words(record: CalibrationRecord) -> str:
+def post_check_words(record: CalibrationRecord, _: Gettext = english) -> str:
     """Noise: the corrected level the post-check read; light: the fit's worst residual."""
     if record.quantity == "light":
         if record.post_deviation is None:
@@ -116,36 +138,40 @@ def _class(record: CalibrationRecord) -> ReferenceClass | None:
         return None
 
 
-def uncertainty_words(record: CalibrationRecord) -> str:
-    """``U = 0.29 dB (k = 2)`` with its budget, or why there is none (records from before budgets)."""
+def uncertainty_words(record: CalibrationRecord, _: Gettext = english, budget: bool = True) -> str:
+    """``U = 0.29 dB (k = 2)`` and (``budget``) its standard uncertainties, or why there is none
+    (records from before budgets)."""
     u = record.uncertainty
     if "expanded" not in u:
         return _("not stated in this record")
     unit = _unit(record)
+    relative = _(" of the gain") if record.quantity == "light" else ""
+    head = _("U = {U} {unit}{relative} (k = {k})").format(
+        U=f"{u['expanded']:.2f}", unit=unit, relative=relative, k=f"{u.get('k', 2):g}"
+    )
+    if not budget:
+        return head + _("; budget below")
     parts = [
-        _("{name} {value} {unit}").format(name=_(name), value=f"{u[key]:.3f}", unit=unit)
+        f"{_(name)} {u[key]:.3f} {unit}"
         for key, name in (
-            ("reference", "reference instrument"),
-            ("repeatability", "repeatability"),
-            ("resolution", "resolution"),
-            ("fit", "fit"),
+            ("reference", N_("reference instrument")),
+            ("repeatability", N_("repeatability")),
+            ("resolution", N_("resolution")),
+            ("fit", N_("fit")),
         )
         if key in u
     ]
-    relative = _(" of the gain") if record.quantity == "light" else ""
-    return _("U = {U} {unit}{relative} (k = {k}); standard uncertainties: {parts}").format(
-        U=f"{u['expanded']:.2f}", unit=unit, relative=relative, k=f"{u.get('k', 2):g}", parts="; ".join(parts)
-    )
+    return head + _("; standard uncertainties: {parts}").format(parts="; ".join(parts))
 
 
 _CONFIDENCE = {
     "H": "",
-    "M": _(" (from one secondary source)"),
-    "L": _(" (from recollection, to be confirmed)"),
+    "M": N_(" (from one secondary source)"),
+    "L": N_(" (from recollection, to be confirmed)"),
 }
 
 
-def _reference(record: CalibrationRecord) -> str:
+def _reference(record: CalibrationRecord, _: Gettext = english) -> str:
     inst = record.instrument
     known = _class(record)
     words = [inst.model or _("model not recorded"), _("serial {serial}").format(serial=inst.serial or "—")]
@@ -153,16 +179,16 @@ def _reference(record: CalibrationRecord) -> str:
     if known:
         words.append(
             _("tolerance ±{tol} {unit}").format(tol=f"{known.tolerance:g}", unit=known.unit)
-            + _CONFIDENCE[known.confidence]
+            + (_(_CONFIDENCE[known.confidence]) if known.confidence != "H" else "")
         )
     return ", ".join(words)
 
 
-def _reference_certificate(record: CalibrationRecord) -> str:
+def _reference_certificate(record: CalibrationRecord, _: Gettext = english) -> str:
     inst = record.instrument
     if not inst.certificate_number and not inst.certificate_valid_until:
         return _("not recorded") + (
-            f" ({_('dated')} {inst.certificate_date})" if inst.certificate_date else ""
+            " " + _("(dated {day})").format(day=inst.certificate_date) if inst.certificate_date else ""
         )
     return _("no. {number}, valid {start} to {end}").format(
         number=inst.certificate_number or "—",
@@ -171,7 +197,7 @@ def _reference_certificate(record: CalibrationRecord) -> str:
     )
 
 
-def _ambient(record: CalibrationRecord) -> str:
+def _ambient(record: CalibrationRecord, _: Gettext = english) -> str:
     parts = []
     if record.ambient_temperature_c is not None:
         parts.append(f"{record.ambient_temperature_c:g} °C")
@@ -182,21 +208,23 @@ def _ambient(record: CalibrationRecord) -> str:
     return ", ".join(parts) if parts else _("not entered by the installer")
 
 
-def _usual_range(record: CalibrationRecord) -> Row:
+def _usual_range(record: CalibrationRecord, _: Gettext = english) -> Row:
     if not record.usual_range:
-        return Row(_("Model's usual range"), _("not checked (record from before plausibility limits)"))
+        return Row(N_("Model's usual range"), _("not checked (record from before plausibility limits)"))
     if record.outside_usual_range:
         return Row(
-            _("Model's usual range"),
+            N_("Model's usual range"),
             _("OUTSIDE the model's usual range ({range}): confirmed by the operator").format(
                 range=record.usual_range
             ),
             True,
         )
-    return Row(_("Model's usual range"), _("within {range}").format(range=record.usual_range))
+    return Row(N_("Model's usual range"), _("within {range}").format(range=record.usual_range))
 
 
-def rows(record: CalibrationRecord, site: Site, budget_below: bool = False) -> list[Row]:
+def rows(
+    record: CalibrationRecord, site: Site, budget_below: bool = False, _: Gettext = english
+) -> list[Row]:
     """The certificate's facts, in reading order (the page and ``calibrate show`` both use them); with
     ``budget_below`` the uncertainty row defers its budget to the page's own table."""
     sensor = site.sensors.get(record.sensor)
@@ -208,44 +236,42 @@ def rows(record: CalibrationRecord, site: Site, budget_below: bool = False) -> l
         seat = installed.seat if installed else _("not installed at that time")
     problems = record.provenance_problems()
     out = [
-        Row(_("Certificate / record no."), record.id),
-        Row(_("Site"), f"{site.name} ({site.id})"),
-        Row(_("Sensor"), record.sensor),
-        Row(_("Sensor model"), model),
-        Row(_("Seat at that time"), seat),
-        Row(_("Quantity, method"), f"{_(record.quantity)}, {_(record.method)}"),
-        Row(_("Performed"), site_time(record.performed_at, site.timezone)),
-        Row(_("Valid until"), site_time(record.valid_until, site.timezone)),
-        Row(_("Ambient conditions"), _ambient(record)),
+        Row(N_("Certificate / record no."), record.id),
+        Row(N_("Site"), f"{site.name} ({site.id})"),
+        Row(N_("Sensor"), record.sensor),
+        Row(N_("Sensor model"), model),
+        Row(N_("Seat at that time"), seat),
+        Row(N_("Quantity, method"), f"{_(record.quantity)}, {_(record.method)}"),
+        Row(N_("Performed"), site_time(record.performed_at, site.timezone)),
+        Row(N_("Valid until"), site_time(record.valid_until, site.timezone)),
+        Row(N_("Ambient conditions"), _ambient(record, _)),
         Row(
-            _("Reference value") if record.quantity == "noise" else _("Largest reference reading"),
+            N_("Reference value") if record.quantity == "noise" else N_("Largest reference reading"),
             f"{record.reference_value:g} {'dB' if record.quantity == 'noise' else 'lx'}"
             if record.reference_value
             else "—",
         ),
-        Row(_("Reference instrument"), _reference(record)),
-        Row(_("Reference's certificate"), _reference_certificate(record)),
-        Row(_("Result"), _result(record)),
-        _usual_range(record),
+        Row(N_("Reference instrument"), _reference(record, _)),
+        Row(N_("Reference's certificate"), _reference_certificate(record, _)),
+        Row(N_("Result"), _result(record, _)),
+        _usual_range(record, _),
         Row(
-            _("Expanded uncertainty"),
-            uncertainty_words(record).split(";")[0] + _("; budget below")
-            if budget_below and "expanded" in record.uncertainty
-            else uncertainty_words(record),
+            N_("Expanded uncertainty"),
+            uncertainty_words(record, _, budget=not budget_below),
         ),
-        Row(_("Deviation before calibration"), deviation_words(record)),
-        Row(_("Post-check") if record.quantity == "noise" else _("Fit"), post_check_words(record)),
-        Row(_("Supersedes"), record.previous_id or _("— (first calibration)")),
-        Row(_("Drift"), describe_drift(record), record.drift_flagged),
-        Row(_("Operator"), record.operator or "—"),
-        Row(_("Notes"), record.notes or "—"),
+        Row(N_("Deviation before calibration"), deviation_words(record, _)),
+        Row(N_("Post-check") if record.quantity == "noise" else N_("Fit"), post_check_words(record, _)),
+        Row(N_("Supersedes"), record.previous_id or _("— (first calibration)")),
+        Row(N_("Drift"), describe_drift(record), record.drift_flagged),
+        Row(N_("Operator"), record.operator or "—"),
+        Row(N_("Notes"), record.notes or "—"),
     ]
     if problems:
-        out.append(Row(_("Not evidence"), "; ".join(problems), True))
+        out.append(Row(N_("Not evidence"), "; ".join(problems), True))
     return out
 
 
-def _standards(record: CalibrationRecord) -> str:
+def _standards(record: CalibrationRecord, _: Gettext = english) -> str:
     if record.quantity == "noise":
         return _(
             "Reference: sound calibrator per IEC 60942:2017 (class 1: level within 0.25 dB; 94 dB or 114 dB "
@@ -259,7 +285,7 @@ def _standards(record: CalibrationRecord) -> str:
     ).format(limit=f"{100 * LIGHT_DRIFT_LIMIT:g}")
 
 
-def _points_table(record: CalibrationRecord) -> str:
+def _points_table(record: CalibrationRecord, _: Gettext = english) -> str:
     if len(record.points) < 1 or record.gain is None:
         return ""
     head = "".join(
@@ -284,26 +310,27 @@ def _points_table(record: CalibrationRecord) -> str:
             f"<td class=num>{calibrated:.1f}</td>"
             f"<td class=num>{residual(ref, calibrated)}</td></tr>"
         )
-    return f"<h2>{escape(_('Points of the fit'))}</h2><table><tr>{head}</tr>{body}</table>"
+    title = _("Points of the fit")
+    return f"<h2>{escape(title)}</h2><table><tr>{head}</tr>{body}</table>"
 
 
-def _signature(role: str) -> str:
-    """A signature line with a date line beside it."""
-    return f"<div class=line>{escape(role)}</div><div class=line>{escape(_('Date'))}</div>"
+def _signature(role: str, date: str) -> str:
+    """A signature line with a date line beside it (both already HTML)."""
+    return f"<div class=line>{role}</div><div class=line>{date}</div>"
 
 
 _BUDGET = {
-    "reference": ("reference instrument: its class tolerance", "rectangular: tolerance / √3"),
+    "reference": (N_("reference instrument: its class tolerance"), N_("rectangular: tolerance / √3")),
     "repeatability": (
-        "repeatability: the stable window's readings",
-        "normal: standard deviation of the mean",
+        N_("repeatability: the stable window's readings"),
+        N_("normal: standard deviation of the mean"),
     ),
-    "resolution": ("resolution: the sensor reports in 0.1 steps", "rectangular: half a step / √3"),
-    "fit": ("fit: the points' relative residuals", "normal: root mean square over n − 1"),
+    "resolution": (N_("resolution: the sensor reports in 0.1 steps"), N_("rectangular: half a step / √3")),
+    "fit": (N_("fit: the points' relative residuals"), N_("normal: root mean square over n − 1")),
 }
 
 
-def _budget_table(record: CalibrationRecord) -> str:
+def _budget_table(record: CalibrationRecord, _: Gettext = english) -> str:
     u = record.uncertainty
     if "expanded" not in u:
         return ""
@@ -321,51 +348,68 @@ def _budget_table(record: CalibrationRecord) -> str:
                 f"<td class=num>{u[key]:.3f} {unit}</td></tr>"
             )
     combined = u["expanded"] / u.get("k", 2.0)
+    _combined, _rss = _("combined standard uncertainty"), _("root sum of squares")
+    _expanded = _("expanded uncertainty U")
+    _coverage = _("coverage factor k = {k} (about 95 %)").format(k=k)
     body += (
-        f"<tr><th>{escape(_('combined standard uncertainty'))}</th>"
-        f"<td>{escape(_('root sum of squares'))}</td>"
+        f"<tr><th>{escape(_combined)}</th>"
+        f"<td>{escape(_rss)}</td>"
         f"<td class=num>{combined:.3f} {unit}</td></tr>"
-        f"<tr><th>{escape(_('expanded uncertainty U'))}</th>"
-        f"<td>{escape(_('coverage factor k = {k} (about 95 %)').format(k=k))}</td>"
+        f"<tr><th>{escape(_expanded)}</th>"
+        f"<td>{escape(_coverage)}</td>"
         f"<td class=num><b>{u['expanded']:.2f} {unit}</b></td></tr>"
     )
     title = _("Uncertainty budget") + (_(" (relative to the gain)") if record.quantity == "light" else "")
     return f"<h2>{escape(title)}</h2><table><tr>{head}</tr>{body}</table>"
 
 
-def render(record: CalibrationRecord, site: Site) -> str:
-    """The certificate page of ``record``; every value from the record is HTML-escaped."""
-    facts = rows(record, site, budget_below=True)
+def render(record: CalibrationRecord, site: Site, lang: str | None = None) -> str:
+    """The certificate page of ``record`` in ``lang`` (default: the site's locale); every value from the
+    record is HTML-escaped. A page in another language than English is bilingual: each label and the
+    title carry the English beside the translation, as an auditor abroad or an engineer may need."""
+    lang = lang or site.locale
+    _ = translator(CATALOGS, DOMAIN, lang).gettext
+    both = lang != "en"
+
+    def label(text: str) -> str:
+        english = f"<span class=en>{escape(text)}</span>" if both else ""
+        return f"{escape(_(text))}{english}"
+
+    facts = rows(record, site, budget_below=True, _=_)
     body = "\n".join(
-        f"<tr><th>{escape(r.label)}</th><td{' class=flag' if r.flagged else ''}>{escape(r.value)}</td></tr>"
+        f"<tr><th>{label(r.label)}</th><td{' class=flag' if r.flagged else ''}>{escape(r.value)}</td></tr>"
         for r in facts
     )
     warning = ""
     if record.outside_usual_range:
-        warning = (
-            f"<p class=warn>{escape(_('The correction lies outside the usual range of this sensor model; '))}"
-            f"{escape(_('the operator confirmed it on site.'))}</p>"
+        words = _(
+            "The correction lies outside the usual range of this sensor model; "
+            "the operator confirmed it on site."
         )
-    sub = f"seatwatch — {site.name} · {_('times in site time')} ({site.timezone})"
-    operator = _("Operator signature") + (f" — {record.operator}" if record.operator else "")
-    signatures = _signature(operator) + _signature(_("Reviewed by (auditor)"))
+        warning = f"<p class=warn>{escape(words)}</p>"
+    sub = f"seatwatch — {site.name} · " + _("times in site time ({zone})").format(zone=site.timezone)
+    title = _("Calibration certificate")
+    heading = label(N_("Sensor calibration certificate"))
+    operator = label(N_("Operator signature")) + (f" — {escape(record.operator)}" if record.operator else "")
+    date = label(N_("Date"))
+    signatures = _signature(operator, date) + _signature(label(N_("Reviewed by (auditor)")), date)
     footer = _(
         "This certificate reproduces calibration record {id} as stored in the site's append-only "
         "calibration history. Records are never edited; a later record supersedes this one."
     ).format(id=record.id)
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{escape(_("Calibration certificate"))} {escape(record.id)}</title><style>{_CSS}</style></head>
+<html lang="{escape(lang)}"><head><meta charset="utf-8">
+<title>{escape(title)} {escape(record.id)}</title><style>{_CSS}</style></head>
 <body>
-<h1>{escape(_("Sensor calibration certificate"))}</h1>
+<h1>{heading}</h1>
 <p class="sub">{escape(sub)}</p>
 {warning}
 <table>
 {body}
 </table>
-{_points_table(record)}
-{_budget_table(record)}
-<p>{escape(_standards(record))}</p>
+{_points_table(record, _)}
+{_budget_table(record, _)}
+<p>{escape(_standards(record, _))}</p>
 <div class="sign">{signatures}</div>
 <footer>{escape(footer)}</footer>
 </body></html>

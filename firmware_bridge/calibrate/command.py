@@ -45,6 +45,7 @@ from seatwatch.calibration import (
 )
 from seatwatch.config_errors import ConfigError
 from seatwatch.contract import NOISE_RANGE_DB
+from seatwatch.i18n import LOCALES
 from seatwatch.settings import load_services
 from seatwatch.site import Sensor, Site
 from seatwatch.site_file import load_site
@@ -223,6 +224,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--publish", action="store_true", help="publish the record again (retained) and write it to InfluxDB"
     )
     show_p.add_argument("--html", type=Path, metavar="OUT.html", help="write the printable certificate")
+    show_p.add_argument(
+        "--lang",
+        choices=LOCALES,
+        help="language of the certificate (default: the site's locale; other than en, it is bilingual)",
+    )
     due_p.add_argument("--days", type=int, default=30, help="report what expires within this many days")
 
 
@@ -383,7 +389,7 @@ def _show(args: argparse.Namespace, context: _Context) -> int:
             table.add_row(row.label, f"[red]{row.value}[/]" if row.flagged else row.value)
         context.out.print(table)
     if args.html:
-        print(f"certificate {recording.write_certificate(context.site, record, args.html)}")
+        print(f"certificate {recording.write_certificate(context.site, record, args.html, args.lang)}")
     if args.publish:
         published, status = recording.distribute(context.err, context.store, context.site, record)
         print(f"published: {published}")

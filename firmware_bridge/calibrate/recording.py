@@ -129,10 +129,11 @@ def distribute(err: Console, store: RecordStore, site: Site, record: Calibration
     return published, status
 
 
-def write_certificate(site: Site, record: CalibrationRecord, path: Path) -> Path:
+def write_certificate(site: Site, record: CalibrationRecord, path: Path, lang: str | None = None) -> Path:
+    """The certificate page at ``path``, in ``lang`` (default: the site's locale)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(certificate.render(record, site), encoding="utf-8")
+        path.write_text(certificate.render(record, site, lang), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write the certificate {path}: {exc.strerror}") from exc
     return path
