@@ -52,9 +52,18 @@ def _occupied(t: datetime) -> bool:
 def _record(site: Site, sensor: str, quantity: str, n: int) -> CalibrationRecord:
     noise = quantity == "noise"
     instrument = (
-        Instrument("B&K 4231 sound calibrator", f"SC-{2400 + n % 3}", "1", "2026-01-15")
+        Instrument(
+            "B&K 4231 sound calibrator", f"SC-{2400 + n % 3}", "1", "2026-01-15", "JL-2026-0117", "2027-01-14"
+        )
         if noise
-        else Instrument("Konica Minolta T-10A illuminance meter", f"LM-{7100 + n % 2}", "1", "2026-01-08")
+        else Instrument(
+            "Konica Minolta T-10A illuminance meter",
+            f"LM-{7100 + n % 2}",
+            "1",
+            "2026-01-08",
+            "GZ-2026-031",
+            "2027-01-07",
+        )
     )
     return CalibrationRecord(
         id=f"cal-{sensor}-{quantity}",
