@@ -195,11 +195,8 @@ def test_a_url_with_a_password_in_the_site_file_is_refused_without_echoing_it(
 ) -> None:
     url = {"mqtt_url": "mqtts://u:s3cr3t@broker:8883", "influx_url": "http://u:s3cr3t@db:8086",
            "grafana_url": "https://u:s3cr3t@grafana"}[key]  # fmt: skip
-    text = SMALL.replace(
-        'mqtt_url = "mqtt://127.0.0.1:1883"', f'mqtt_url = "mqtt://127.0.0.1:1883"\n{key} = "{url}"'
-    )
-    if key == "mqtt_url":
-        text = SMALL.replace('mqtt_url = "mqtt://127.0.0.1:1883"', f'mqtt_url = "{url}"')
+    line = 'mqtt_url = "mqtt://127.0.0.1:1883"'
+    text = SMALL.replace(line, f'{key} = "{url}"' if key == "mqtt_url" else f'{line}\n{key} = "{url}"')
     result = subprocess.run(
         [sys.executable, "-m", "seatwatch", "validate", str(write(tmp_path, text))],
         capture_output=True,
