@@ -210,5 +210,5 @@ def run(args: argparse.Namespace) -> int:
         else:
             shown = "n/a" if value is None else f"{value:6.1f} dB"
         print(f"{label:<8}{shown}")
-    print(f"{'duration':<8}{levels['duration_s']:7.3f} s")
+    print(f"{'duration':<9}{levels['duration_s']:.3f} s")
     return EXIT_OK

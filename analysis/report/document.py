@@ -20,7 +20,8 @@ SCHEMA = "seatwatch.report/1"
 
 METHOD = {
     "noise": "LAeq = 10·lg(Σexposure / Σdur) over the buckets in the check's hours: energy mean, never the "
-    "arithmetic mean of dB (IEC 61672-1, STANDARDS.md §5). L10/L90 come from a 1 dB histogram in which each "
+    "arithmetic mean of dB (IEC 61672-1, STANDARDS.md §5). laeq_p10/laeq_p90 (percentiles of the readings' "
+    "LAeq, not a sound level meter's LAF10/LAF90) come from a 1 dB histogram in which each "
     "bucket's 10/30/50/70/90th percentiles of the 1-min LAeq values hold a fifth of its covered time "
     "(±0.5 dB for steady levels). LAFmax is the maximum.",
     "source": "Figures come from the readings aggregated per bucket in the database, or from the hourly "
