@@ -8,6 +8,9 @@ the peer. Run it pinned to one core, twice, because the machine is shared:
 
 The meter is timed fed three ways: the whole array in one call, 1 s blocks, and 100 ms blocks (what a
 USB microphone driver delivers); the three must give bit-identical levels, and the script checks it.
+The meter's A filter includes the 1 Hz DC blocker (issue #15); what the blocker costs is timed side by
+side: the A-weighting sections alone against the same sections behind the blocker, run as the meter
+runs them (float32 ``sosfilt`` over 1 s blocks with the state carried).
 
 Peer: acoustic-toolbox 0.2.2 (IEC 61672-1 module: ``frequency_weighting``, ``time_averaged_level``) with
 PyOctaveBand's ``time_weighting`` for F. Install it only for this benchmark, with PyOctaveBand pinned —
@@ -26,10 +29,11 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from scipy import signal
 
 from analysis.acoustics.levels import P0_PA, energy_mean, leq
 from analysis.acoustics.meter import SoundLevelMeter
-from analysis.acoustics.weighting import weighting_db
+from analysis.acoustics.weighting import design_weighting, measurement_sections, weighting_db
 
 FS = 48_000
 SENSITIVITY_DB = 120.0  # full-scale RMS = 120 dB: white noise at 0.05 RMS is a loud 94 dB
@@ -53,6 +57,13 @@ def seatwatch_levels(x: np.ndarray, block_s: float | None) -> np.ndarray:
     step = x.size if block_s is None else round(block_s * FS)
     intervals = [i for start in range(0, x.size, step) for i in meter.process(x[start : start + step])]
     return np.array([(i.laeq, i.lafmax, i.lafmin) for i in intervals])
+
+
+def filter_blocks(x: np.ndarray, sos: np.ndarray) -> None:
+    """Run ``sos`` over ``x`` in 1 s blocks in float32 with its state carried, as the meter does."""
+    state = np.zeros((sos.shape[0], 2), np.float32)
+    for start in range(0, x.size, FS):
+        _, state = signal.sosfilt(sos, x[start : start + FS], zi=state)
 
 
 def peer_levels(x: np.ndarray) -> np.ndarray:
@@ -82,6 +93,11 @@ def main() -> None:
     works: dict[str, Callable[[], object]] = {
         label: (lambda b=block_s: seatwatch_levels(x, b)) for label, block_s in blocks.items()
     }
+    filters = {
+        "A filter alone": design_weighting("A", FS).astype(np.float32),
+        "A filter + DC blocker": measurement_sections("A", FS).astype(np.float32),
+    }
+    works |= {label: (lambda sos=sos: filter_blocks(x, sos)) for label, sos in filters.items()}
     try:
         theirs = peer_levels(x)
         works["peer"] = lambda: peer_levels(x)
@@ -93,6 +109,8 @@ def main() -> None:
         versus_peer = "" if theirs is None else f"  ({factors[label] / factors['peer']:.2f}x the peer)"
         print(f"seatwatch ({label:>13}): {factors[label]:8.0f}x real time{versus_peer}")
     print(f"whole, 1 s and 100 ms blocks give bit-identical levels: {identical}")
+    for label in filters:
+        print(f"{label:>21}: {factors[label]:8.0f}x real time")
     if theirs is None:
         return
     print(f"acoustic-toolbox 0.2.2 + PyOctaveBand (whole array): {factors['peer']:8.0f}x real time")
