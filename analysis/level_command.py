@@ -15,8 +15,9 @@ LAeq,100ms series reads LA90 much lower (on speech 56.3 against 70.9 dB, issue #
 engine's ``laeq_p10``/``laeq_p90`` are percentiles of the stored readings' LAeq (1 s from a bridge) and
 are a third statistic again.
 
-Levels more than 100 dB below full scale (digital silence) are "below measurable range": printed as such,
-``null`` in ``--json`` with their keys listed under ``below_range``, never as a number.
+Levels below what the file's format can carry (more than 100 dB below full scale for 16-bit, 140 dB for
+24-bit and float: digital silence) are "below measurable range": printed as such, ``null`` in
+``--json`` with their keys listed under ``below_range``, never as a number.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import numpy as np
 from analysis.acoustics.calibration import CalibrationError, sensitivity_from_calibrator
 from analysis.acoustics.conformance import rate_statement
 from analysis.acoustics.levels import energy_mean, percentile_levels
-from analysis.acoustics.meter import FLOOR_DB, IntervalLevels, SoundLevelMeter
+from analysis.acoustics.meter import IntervalLevels, SoundLevelMeter
 from analysis.acoustics.wav import WavStream, read_wav
 from analysis.acoustics.weighting import MAX_FS_HZ, MIN_FS_HZ
 
@@ -117,7 +118,7 @@ def measure(
 ) -> dict[str, object]:
     """Every level of the recording (dB re 20 µPa; None where undefined or below measurable range), its
     ``duration_s``, and ``below_range``: the keys whose level is below measurable range."""
-    meter = SoundLevelMeter(stream.fs, sensitivity_db, interval_s=STEP_S)
+    meter = SoundLevelMeter(stream.fs, sensitivity_db, interval_s=STEP_S, floor_db=stream.floor_db)
     table = np.empty((stream.frames // meter.interval_samples + 1, len(_COLUMNS)))
     rows = 0
 
@@ -155,6 +156,7 @@ def measure(
     }
     levels["duration_s"] = round(stream.duration_s, 6)
     levels["below_range"] = below
+    levels["floor_db"] = stream.floor_db
     return levels
 
 
@@ -206,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
     for key, label in LABELS.items():
         value = levels[key]
         if key in levels["below_range"]:
-            shown = f"below measurable range (more than {FLOOR_DB:g} dB below full scale)"
+            shown = f"below measurable range (more than {levels['floor_db']:g} dB below full scale)"
         else:
             shown = "n/a" if value is None else f"{value:6.1f} dB"
         print(f"{label:<8}{shown}")

@@ -24,7 +24,7 @@ from tests.test_wav import wav_bytes
 FS = 48000
 S = 94.0
 LEVELS = ("laeq", "lceq", "lzeq", "lafmax", "lafmin", "lasmax", "lcpeak", "laf10", "laf50", "laf90")
-KEYS = {*LEVELS, "duration_s", "below_range", "class_1"}
+KEYS = {*LEVELS, "duration_s", "below_range", "floor_db", "class_1"}
 
 
 def _seatwatch_process(*args: str | Path) -> subprocess.CompletedProcess:
@@ -184,9 +184,14 @@ def test_digital_silence_is_below_measurable_range_never_a_number(tmp_path):
     assert table.count("below measurable range (more than 100 dB below full scale)") == len(LEVELS)
     # A tone then trailing zeros: the zeros add no energy and pull LAF90 below range, not to −294 dB.
     trailing = tmp_path / "trailing.wav"
-    wavfile.write(trailing, FS, np.concatenate([_signal(2.0), np.zeros(8 * FS)]).astype(np.float32))
+    x = np.concatenate([_signal(2.0), np.zeros(8 * FS)])
+    wavfile.write(trailing, FS, np.round(x * 32767).astype(np.int16))
     levels = json.loads(_seatwatch(trailing, "--sensitivity-db", S, "--json").stdout)
-    assert levels["below_range"] == ["lafmin", "laf50", "laf90"]
+    # LAF falls from 40 dB at 34.7 dB/s and passes S − 100 = −6 dB 1.3 s after the tone: 67 of 94 samples.
+    assert levels["below_range"] == ["lafmin", "laf50", "laf90"] and levels["floor_db"] == 100
+    wavfile.write(trailing, FS, x.astype(np.float32))  # a float file carries 40 dB more: −46 dB, 2.5 s
+    levels = json.loads(_seatwatch(trailing, "--sensitivity-db", S, "--json").stdout)
+    assert levels["below_range"] == ["lafmin", "laf50", "laf90"] and levels["floor_db"] == 140
     assert levels["laeq"] == pytest.approx(10 * np.log10((10**6 + 10**4) / 10), abs=0.05)
 
 

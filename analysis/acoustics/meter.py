@@ -27,8 +27,9 @@ chunking — so a microphone's DC offset neither rings at the start nor adds to 
 
 Below measurable range: a digital signal cannot carry a level far below its full scale (16-bit PCM
 quantises near −101 dB re full-scale RMS, float32 arithmetic leaves residues near −290 dB after a signal
-stops). Any level more than ``FLOOR_DB`` below full scale is reported as −inf, "below measurable range",
-never as a number such as −294 dB; −inf adds no energy to an average and sorts below every level.
+stops). Any level more than ``floor_db`` below full scale — by default ``FLOOR_DB``, 16-bit PCM's, what a
+bridge's microphones deliver — is reported as −inf, "below measurable range", never as a number such as
+−294 dB; −inf adds no energy to an average and sorts below every level.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ from analysis.acoustics.true_peak import TruePeak
 from analysis.acoustics.weighting import WeightingFilter
 
 FLOOR_DB = 100.0
-"""Levels more than this far below full scale (an RMS of 1.0) are below measurable range."""
-_FLOOR_MEAN_SQUARE = 10.0 ** (-FLOOR_DB / 10.0)
+"""Levels more than this far below full scale (an RMS of 1.0) are below measurable range: just above the
+quantisation noise of 16-bit PCM (−101.1 dB)."""
 _SETTLING_TIME_CONSTANTS = 5.0
 _BATCH_S = 1.0
 """Audio filtered per call: long enough that scipy's fixed cost per call is small (a 100 ms call costs
@@ -89,10 +90,17 @@ class SoundLevelMeter:
     RMS is 1.0 in full-scale units (so a sample value x corresponds to x·10^(S/20)·20 µPa).
 
     ``extended=False`` computes only LAeq, LAFmax and LAFmin (what a reading carries, DESIGN.md), about
-    half the work of the full set.
+    half the work of the full set. ``floor_db``: levels more than this far below full scale are −inf.
     """
 
-    def __init__(self, fs: float, sensitivity_db: float, interval_s: float = 1.0, extended: bool = True):
+    def __init__(
+        self,
+        fs: float,
+        sensitivity_db: float,
+        interval_s: float = 1.0,
+        extended: bool = True,
+        floor_db: float = FLOOR_DB,
+    ):
         self.fs = float(fs)
         self.interval_samples = round(interval_s * fs)
         if self.interval_samples < 1:
@@ -100,6 +108,7 @@ class SoundLevelMeter:
         self.interval_s = self.interval_samples / self.fs
         self.extended = extended
         self._reference = 10.0 ** (-sensitivity_db / 10.0)
+        self._floor_mean_square = 10.0 ** (-floor_db / 10.0)
         self._a = WeightingFilter("A", fs)
         self._fast = TimeWeighting(FAST_S, fs)
         self._filters = [self._a]
@@ -187,9 +196,9 @@ class SoundLevelMeter:
         boundary): they depend only on the span, never on what else was filtered in the same call.
         """
         if self._measured == 0:  # settle the DC blockers on the first span, the same however chunked
-            first = x[: starts[1]] if starts.size > 1 else x
+            offset = float(np.mean(x[: starts[1]] if starts.size > 1 else x, dtype=np.float64))
             for weighting in self._filters:
-                weighting.settle(float(np.mean(first, dtype=np.float64)))
+                weighting.settle(offset)
         a2 = self._a.process(x)
         np.square(a2, out=a2)
         fast = self._fast.process(a2)
@@ -238,7 +247,7 @@ class SoundLevelMeter:
             means[7] = means[7] if np.isfinite(means[7]) else np.nan  # LAF still settling
         means[2] = means[2] if np.isfinite(means[2]) else np.nan  # LAFmin still settling
         db = leq(means, self._reference)
-        db[means < _FLOOR_MEAN_SQUARE] = -np.inf  # below measurable range (NaN compares False: kept)
+        db[means < self._floor_mean_square] = -np.inf  # below measurable range (NaN compares False: kept)
         start = self._intervals * self.interval_s
         self._intervals += 1
         return IntervalLevels(start, n / self.fs, *(float(v) for v in db))

@@ -81,6 +81,13 @@ class _Format:
     def frame_bytes(self) -> int:
         return self.channels * self.bits // 8
 
+    @property
+    def floor_db(self) -> float:
+        """How far below full scale a level can still be measured: the quantisation noise of the format,
+        −(bits−1)·6.02 − 10.8 dB (8 bit −52.9, 16 bit −101.1), rounded to 50/100 dB; 24-bit, 32-bit and
+        float files are held to 140 dB, where the meter's float32 arithmetic ends."""
+        return {8: 50.0, 16: 100.0}.get(self.bits if self.tag == _PCM else 0, 140.0)
+
 
 def _chunk_header(f: BinaryIO, path: Path, offset: int, size: int) -> tuple[bytes, int] | None:
     """The (id, size) of the chunk at ``offset``, None at the end of the file."""
@@ -186,6 +193,11 @@ class WavStream:
     @property
     def duration_s(self) -> float:
         return self.frames / self.fs
+
+    @property
+    def floor_db(self) -> float:
+        """Levels more than this far below full scale are below this file's measurable range."""
+        return self._format.floor_db
 
     def __enter__(self) -> WavStream:
         return self
