@@ -205,3 +205,21 @@ def _read_or_refuse(path: Path) -> None:
     samples = np.concatenate(blocks)
     assert samples.dtype == np.float32 and samples.size == stream.frames > 0
     assert np.all(np.isfinite(samples))
+
+
+def test_rf64_takes_the_data_size_from_its_ds64_chunk(tmp_path):
+    """RF64 (EBU Tech 3306), what recorders write past 4 GB: sizes 0xFFFFFFFF, the real ones in ds64."""
+    codes = np.round(_tone(0.5) * 32767).astype("<i2").tobytes()
+
+    def rf64(data_size: int) -> bytes:
+        ds64 = struct.pack("<QQQI", 0, data_size, data_size // 2, 0)
+        fmt = struct.pack("<HHIIHH", 1, 1, FS, 2 * FS, 2, 16)
+        body = b"WAVE" + b"ds64" + struct.pack("<I", len(ds64)) + ds64 + b"fmt " + struct.pack("<I", 16) + fmt
+        unknown = struct.pack("<I", 0xFFFFFFFF)
+        return b"RF64" + unknown + body + b"data" + unknown + codes
+
+    with WavStream(_write(tmp_path, rf64(len(codes)))) as stream:
+        assert stream.duration_s == pytest.approx(0.5)
+        assert np.allclose(np.concatenate(list(stream.blocks())), _tone(0.5), atol=1 / 32768)
+    with pytest.raises(WavError, match="claims 5.000 s of audio but the file holds 0.500 s"):
+        WavStream(_write(tmp_path, rf64(10 * len(codes))))

@@ -3,7 +3,9 @@ wrong levels.
 
 Full scale follows the sensitivity convention of ``seatwatch level``: integer samples are divided by
 2^(bits−1), so they lie in [−1, 1) and a full-scale-RMS signal is 1.0; float files are taken as they are.
-Supported: 8/16/24/32-bit PCM and 32/64-bit IEEE float, plain or WAVE_FORMAT_EXTENSIBLE.
+Supported: 8/16/24/32-bit PCM and 32/64-bit IEEE float, plain or WAVE_FORMAT_EXTENSIBLE, in RIFF or —
+for recordings over 4 GB, such as 12 h at 48 kHz in 16 bit — RF64/BW64 (EBU Tech 3306: a ``ds64`` chunk
+holds the 64-bit data size, and the data chunk's 32-bit size reads 0xFFFFFFFF).
 
 Why a RIFF parser of its own rather than ``scipy.io.wavfile``: scipy reads the whole file into memory
 (a 3 h 48 kHz recording took 7 GB through the meter), crashes with a traceback on a truncated header
@@ -44,6 +46,7 @@ CLIP_FRACTION = 0.01
 CLIP_WINDOW_S = 0.1
 
 _PCM, _FLOAT, _EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
+_RF64_SIZE = 0xFFFFFFFF
 _PCM_BITS = (8, 16, 24, 32)
 _FLOAT_BITS = (32, 64)
 
@@ -154,18 +157,24 @@ class WavStream:
         head = f.read(12)
         if len(head) < 12:
             raise WavError(f"{path}: not a readable WAV file (truncated header: {size} bytes)")
-        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        if head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
             raise WavError(f"{path}: not a readable WAV file (it does not start with RIFF…WAVE)")
-        offset, fmt = 12, None
+        offset, fmt, data_size_64 = 12, None, None
         while (header := _chunk_header(f, path, offset, size)) is not None:
             chunk_id, chunk_size = header
             if chunk_id == b"data":
+                if chunk_size == _RF64_SIZE and data_size_64 is not None:
+                    chunk_size = data_size_64
                 break
             if offset + 8 + chunk_size > size:
                 name = chunk_id.decode("latin-1")
                 raise WavError(f"{path}: truncated {name!r} chunk at byte {offset}")
             if chunk_id == b"fmt ":
                 fmt = _parse_format(path, f.read(chunk_size))
+            elif chunk_id == b"ds64" and head[:4] != b"RIFF":
+                if chunk_size < 16:
+                    raise WavError(f"{path}: ds64 chunk too short ({chunk_size} bytes, needs 16)")
+                data_size_64 = struct.unpack("<QQ", f.read(16))[1]  # after the 64-bit RIFF size
             offset += 8 + chunk_size + (chunk_size & 1)  # chunks are padded to an even size
         else:
             raise WavError(f"{path}: no data chunk (the file holds no audio)")
