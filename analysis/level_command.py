@@ -3,7 +3,7 @@
 For installers checking a microphone or a recording on site, and for anyone who wants to check seatwatch's
 maths against a reference meter. The recording is streamed in 1 s blocks through the same
 :class:`~analysis.acoustics.meter.SoundLevelMeter` the bridge uses, in 100 ms intervals, so memory stays
-a few blocks and the interval table (about 6 MB for 3 h) whatever the length: whole-file Leq values are
+a few blocks and the interval table (about 8 MB for 3 h) whatever the length: whole-file Leq values are
 the energy mean of those intervals, maxima and minima their extremes.
 
 Percentile levels are the meters' LAFN: the level exceeded for N % of the time by LAF, the A-weighted
