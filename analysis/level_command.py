@@ -117,7 +117,8 @@ def measure(
     stream: WavStream, sensitivity_db: float, progress: Callable[[float], None] = lambda _s: None
 ) -> dict[str, object]:
     """Every level of the recording (dB re 20 µPa; None where undefined or below measurable range), its
-    ``duration_s``, and ``below_range``: the keys whose level is below measurable range."""
+    ``duration_s``, ``below_range``: the keys whose level is below measurable range, ``floor_db`` and
+    ``below_range_s``: the seconds of 100 ms intervals whose LAeq is below it."""
     meter = SoundLevelMeter(stream.fs, sensitivity_db, interval_s=STEP_S, floor_db=stream.floor_db)
     table = np.empty((stream.frames // meter.interval_samples + 1, len(_COLUMNS)))
     rows = 0
@@ -157,6 +158,9 @@ def measure(
     levels["duration_s"] = round(stream.duration_s, 6)
     levels["below_range"] = below
     levels["floor_db"] = stream.floor_db
+    # The silent time adds no energy to the Leq values but counts in their time, as silence does; say how
+    # much of it there was, since below the floor "silent" only means "too quiet to measure".
+    levels["below_range_s"] = round(float(durations[np.isneginf(columns["laeq"])].sum()), 3)
     return levels
 
 
@@ -213,4 +217,6 @@ def run(args: argparse.Namespace) -> int:
             shown = "n/a" if value is None else f"{value:6.1f} dB"
         print(f"{label:<8}{shown}")
     print(f"{'duration':<9}{levels['duration_s']:.3f} s")
+    if levels["below_range_s"]:
+        print(f"{levels['below_range_s']:.1f} s of it below measurable range (adding no energy to Leq)")
     return EXIT_OK

@@ -24,7 +24,7 @@ from tests.test_wav import wav_bytes
 FS = 48000
 S = 94.0
 LEVELS = ("laeq", "lceq", "lzeq", "lafmax", "lafmin", "lasmax", "lcpeak", "laf10", "laf50", "laf90")
-KEYS = {*LEVELS, "duration_s", "below_range", "floor_db", "class_1"}
+KEYS = {*LEVELS, "duration_s", "below_range", "floor_db", "below_range_s", "class_1"}
 
 
 def _seatwatch_process(*args: str | Path) -> subprocess.CompletedProcess:
@@ -179,7 +179,7 @@ def test_digital_silence_is_below_measurable_range_never_a_number(tmp_path):
     assert done.returncode == 0, done.stderr
     levels = json.loads(done.stdout)
     assert sorted(levels["below_range"]) == sorted(LEVELS)
-    assert all(levels[key] is None for key in LEVELS)
+    assert all(levels[key] is None for key in LEVELS) and levels["below_range_s"] == 3.0
     table = _seatwatch(silent, "--sensitivity-db", S).stdout
     assert table.count("below measurable range (more than 100 dB below full scale)") == len(LEVELS)
     # A tone then trailing zeros: the zeros add no energy and pull LAF90 below range, not to −294 dB.
@@ -189,6 +189,7 @@ def test_digital_silence_is_below_measurable_range_never_a_number(tmp_path):
     levels = json.loads(_seatwatch(trailing, "--sensitivity-db", S, "--json").stdout)
     # LAF falls from 40 dB at 34.7 dB/s and passes S − 100 = −6 dB 1.3 s after the tone: 67 of 94 samples.
     assert levels["below_range"] == ["lafmin", "laf50", "laf90"] and levels["floor_db"] == 100
+    assert levels["below_range_s"] == pytest.approx(8.0, abs=0.1)  # the zeros' LAeq: −inf from the start
     wavfile.write(trailing, FS, x.astype(np.float32))  # a float file carries 40 dB more: −46 dB, 2.5 s
     levels = json.loads(_seatwatch(trailing, "--sensitivity-db", S, "--json").stdout)
     assert levels["below_range"] == ["lafmin", "laf50", "laf90"] and levels["floor_db"] == 140
