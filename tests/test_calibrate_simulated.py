@@ -119,7 +119,7 @@ def test_calibration_recovers_the_bias_and_ingest_corrects_from_the_record_on(
     status = {c["quantity"]: c for c in json.loads((out / "report.json").read_text())["calibration"]}
     assert status["noise"]["records"] == [noise_record.id] and not status["noise"]["valid"]
     assert status["light"]["records"] == [light_record.id]
-    assert "Calibration of each sensor" in (out / "report.html").read_text()
+    assert "Instruments and their calibration" in (out / "report.html").read_text()
 
 
 def _calibration_verdict(influx: InfluxQLClient, start: datetime) -> str:
