@@ -144,7 +144,7 @@ def test_credentials_inside_the_broker_url_work_and_never_show(
         bridge_url = f"mqtts://{bridge_user}:{PASSWORDS[bridge_user]}@127.0.0.1:{broker.port}"
         readings = make_readings(200, sensors=5)
         publish_readings(
-            bridge_url, SITE, readings, timeout_s=30, bridge_id=BRIDGE,
+            bridge_url, SITE, readings, timeout_s=90, bridge_id=BRIDGE,
             env={"SEATWATCH_MQTT_CA_FILE": str(broker.ca_file)},
         )  # fmt: skip
         influx = InfluxQLClient(influx_url, influx_db)
