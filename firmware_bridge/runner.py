@@ -101,7 +101,8 @@ class Bridge:
                     changed = state.take_changed()
                     status = state.status()
                     if changed:
-                        log.info("sensor %s %s %s", state.sensor, status["state"], status["reason"])
+                        level = logging.WARNING if "cannot open" in status["reason"] else logging.INFO
+                        log.log(level, "sensor %s %s %s", state.sensor, status["state"], status["reason"])
                     if changed or time.monotonic() >= next_status:
                         self.publisher.set_status(sensor_status_topic(self.site.id, state.sensor), status)
                 if time.monotonic() >= next_status:

@@ -72,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=EXAMPLE_SITE,
         metavar="SITE.toml",
-        help="the site to simulate (default: the 48-seat examples/site.toml)",
+        help="the site to simulate (default: examples/site.toml, the 48-seat floor shipped with seatwatch)",
     )
     parser.add_argument(
         "--keep-running", action="store_true", help="leave live data flowing at the end until Ctrl-C"
@@ -101,12 +101,7 @@ def _bad_arguments(args: argparse.Namespace) -> list[str]:
     if args.live < 0:
         problems.append(f"--live {args.live}: must not be negative")
     if not args.site.is_file():
-        hint = (
-            " (the example ships with a source checkout: bash scripts/quickstart.sh)"
-            if (args.site == EXAMPLE_SITE)
-            else ""
-        )
-        problems.append(f"--site {args.site}: no such file{hint}")
+        problems.append(f"--site {args.site}: no such file")
     return problems
 
 
