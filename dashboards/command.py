@@ -20,21 +20,43 @@ from seatwatch.settings import Services, load_services
 from seatwatch.site import Site
 from seatwatch.site_file import load_site
 
-EXIT_OK, EXIT_GRAFANA, EXIT_USAGE = 0, 1, 2
+# docs/contracts.md: 2 = bad input or an unavailable prerequisite (Grafana unreachable or refusing us).
+EXIT_OK, EXIT_GRAFANA, EXIT_USAGE = 0, 2, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    push = sub.add_parser("push", help="create or update the folder, data source and dashboards in Grafana")
+    parser.epilog = (
+        "examples:\n  seatwatch dashboards push --site site.toml --dry-run\n"
+        "  seatwatch dashboards export --site site.toml --out dashboards/"
+    )
+    push = sub.add_parser(
+        "push",
+        help="create or update the folder, data source and dashboards in Grafana",
+        description="Create or update the seatwatch folder, the InfluxDB data source and every dashboard in "
+        "the Grafana at SEATWATCH_GRAFANA_URL, with SEATWATCH_GRAFANA_TOKEN (an Editor service account). "
+        "Idempotent: unchanged objects are left alone.",
+        epilog="example:\n"
+        "  SEATWATCH_GRAFANA_URL=https://grafana.example.internal SEATWATCH_GRAFANA_TOKEN=... \\\n"
+        "    seatwatch dashboards push --site /etc/seatwatch/site.toml --dry-run",
+    )
     push.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
     push.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
-    out = sub.add_parser("export", help="write Grafana provisioning YAML and dashboard JSON files")
+    out = sub.add_parser(
+        "export",
+        help="write Grafana provisioning YAML and dashboard JSON files",
+        description="Write the dashboards as JSON files to import, and provisioning YAML for a Grafana that "
+        "reads them from disk (DIR/dashboards, DIR/provisioning). Needs no Grafana.",
+        epilog="example:\n  seatwatch dashboards export --site site.toml --out /var/lib/grafana/seatwatch",
+    )
     out.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
     out.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder to write into")
     out.add_argument(
         "--dashboards-path",
         default=DEFAULT_DASHBOARDS_PATH,
-        help=f"where Grafana reads the dashboard JSON files (default {DEFAULT_DASHBOARDS_PATH})",
+        metavar="PATH",
+        help="where Grafana will read the dashboard JSON files, written into the provisioning YAML "
+        "(default: %(default)s)",
     )
 
 

@@ -160,12 +160,18 @@ class Bridge:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "examples:\n  seatwatch bridge --site /etc/seatwatch/site.toml --bridge gw-east\n"
+        "  seatwatch simulate --site site.toml --write-site sim.toml &   # a dry run without hardware\n"
+        "  seatwatch bridge --site sim.toml --bridge gw-east"
+    )
     parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
     parser.add_argument("--bridge", required=True, metavar="ID", help="which of the site's bridges this is")
     parser.add_argument(
         "--state-dir",
         type=Path,
-        help="folder for the outbox (default: services.state_dir / SEATWATCH_STATE_DIR)",
+        metavar="DIR",
+        help="folder for the outbox (default: SEATWATCH_STATE_DIR, else the site file's services.state_dir)",
     )
 
 

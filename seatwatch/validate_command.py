@@ -12,6 +12,12 @@ from seatwatch.wording import plural
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Check a site file (docs/site-file.md) and its wiring — Modbus profiles, bus addresses and baud "
+        "rates, each driver's settings — and list every problem with file:line: key. "
+        "Exit 0 if valid, 2 if not."
+    )
+    parser.epilog = "example:\n  seatwatch validate /etc/seatwatch/site.toml"
     parser.add_argument("site", metavar="SITE.toml", help="the site file to check")
 
 

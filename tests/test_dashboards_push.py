@@ -87,12 +87,12 @@ def test_bad_token_and_unreachable_grafana_give_clear_errors(
     code = main(["dashboards", "push", "--site", str(EXAMPLE_SITE)])
     err = capsys.readouterr().err
     assert (
-        code == 1 and "rejected the token (401" in err and "wrong-token" not in err and "Traceback" not in err
+        code == 2 and "rejected the token (401" in err and "wrong-token" not in err and "Traceback" not in err
     )
     monkeypatch.setenv("SEATWATCH_GRAFANA_URL", "http://127.0.0.1:9")
     code = main(["dashboards", "push", "--site", str(EXAMPLE_SITE)])
     err = capsys.readouterr().err
-    assert code == 1 and "cannot reach Grafana at http://127.0.0.1:9" in err
+    assert code == 2 and "cannot reach Grafana at http://127.0.0.1:9" in err
 
 
 def test_missing_settings_and_bad_site_exit_2(tmp_path: Path, capsys, monkeypatch) -> None:

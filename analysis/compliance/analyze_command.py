@@ -55,7 +55,17 @@ def windows_due(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    parser.add_argument("--every", metavar="D", help="run as a service: judge a window every D (15m, 1h, 1d)")
+    parser.add_argument(
+        "--every",
+        metavar="D",
+        help="run as a service: judge the window, then the next one D later, for ever (15m, 1h, 1d; "
+        "default: judge once and exit)",
+    )
+    parser.epilog = (
+        "examples (dates in the site's time zone):\n"
+        "  seatwatch analyze --site /etc/seatwatch/site.toml --from 2026-11-01 --to 2026-12-01\n"
+        "  seatwatch analyze --site site.toml --from 2026-12-01 --to 2026-12-02 --every 1d"
+    )
 
 
 def _run_once(inputs: Inputs, start: datetime, end: datetime, min_coverage: float | None) -> None:
@@ -101,8 +111,8 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(max(1.0, (next_end - datetime.now(UTC)).total_seconds()))
     except (NoDataError, PeriodError) as exc:
         return report_input_error("analyze", exc)
-    except (InfluxQLError, WriteError) as exc:
+    except (InfluxQLError, WriteError) as exc:  # the database is down or refuses us: docs/contracts.md exit 2
         print(f"seatwatch analyze: {exc}", file=sys.stderr)
-        return 1
+        return 2
     except KeyboardInterrupt:
         return 0

@@ -24,7 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--source",
         choices=("auto", "raw", "rollups"),
         default="auto",
-        help="rollups written by 'seatwatch analyze' when complete for the period (auto), or the readings",
+        help="what to judge from: auto = the rollups 'seatwatch analyze' wrote when they cover the period, "
+        "else the raw readings (default: %(default)s)",
+    )
+    parser.epilog = (
+        "example (dates in the site's time zone):\n"
+        "  seatwatch report --site /etc/seatwatch/site.toml --from 2026-11-01 --to 2026-12-01 --out nov/"
     )
 
 
@@ -52,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
         )
     except (ConfigError, InputError, NoDataError, PeriodError) as exc:
         return report_input_error("report", exc)
-    except InfluxQLError as exc:
+    except InfluxQLError as exc:  # the database is down or refuses us: an unavailable prerequisite
         print(f"seatwatch report: {exc}", file=sys.stderr)
-        return 1
+        return 2
     doc = report_document(assessment)
     try:
         write_report(doc, out)

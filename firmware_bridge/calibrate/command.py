@@ -60,24 +60,70 @@ _iso_date.__name__ = "ISO date (YYYY-MM-DD)"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    noise_p = sub.add_parser("noise", help="calibrate a noise sensor with a sound calibrator")
-    light_p = sub.add_parser("light", help="calibrate a light sensor against a reference lux meter")
-    list_p = sub.add_parser("list", help="list the calibration history")
-    show_p = sub.add_parser("show", help="show one record (and write its certificate)")
-    due_p = sub.add_parser("due", help="list sensors whose calibration is missing or due soon")
+    parser.epilog = (
+        "examples:\n"
+        "  seatwatch calibrate noise --site site.toml --sensor ref-001 --reference-db 94.0 --post-check\n"
+        "  seatwatch calibrate light --site site.toml --sensor ref-001 --reference-lux 520\n"
+        "  seatwatch calibrate due --site site.toml --days 30"
+    )
+    noise_p = sub.add_parser(
+        "noise",
+        help="calibrate a noise sensor with a sound calibrator",
+        description="Hold a sound calibrator (IEC 60942, 94 or 114 dB at 1 kHz) on the sensor's microphone; "
+        "the live readings of a stable window give the offset, kept as a record ingest applies from now on.",
+        epilog="example:\n  seatwatch calibrate noise --site site.toml --sensor ref-001 --reference-db 94.0 "
+        "--post-check --operator 'Li Wei'",
+    )
+    light_p = sub.add_parser(
+        "light",
+        help="calibrate a light sensor against a reference lux meter",
+        description="Fit the sensor's lux gain against a reference meter held at the work plane (0.75 m): "
+        "live (--reference-lux, repeatable) or from points measured earlier (--point RAW:REF).",
+        epilog="examples:\n"
+        "  seatwatch calibrate light --site site.toml --sensor ref-001 --reference-lux 520\n"
+        "  seatwatch calibrate light --site site.toml --sensor lx-w-01 --point 442:520 --point 180:212",
+    )
+    list_p = sub.add_parser(
+        "list",
+        help="list the calibration history",
+        description="List every calibration record kept on this machine (calibrations.jsonl), newest last.",
+        epilog="example:\n  seatwatch calibrate list --site site.toml --sensor ref-001",
+    )
+    show_p = sub.add_parser(
+        "show",
+        help="show one record (and write its certificate)",
+        description="Show one calibration record in full; optionally write its printable certificate or "
+        "publish it again.",
+        epilog="example:\n  seatwatch calibrate show RECORD-ID --site site.toml --html cert.html",
+    )
+    due_p = sub.add_parser(
+        "due",
+        help="list sensors whose calibration is missing or due soon",
+        description="List the sensors with no valid calibration, or one that expires within --days.",
+        epilog="example:\n  seatwatch calibrate due --site site.toml --days 30",
+    )
     for p in (noise_p, light_p, list_p, show_p, due_p):
         p.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
         p.add_argument(
-            "--state-dir", type=Path, help="folder of calibrations.jsonl (default: services.state_dir)"
+            "--state-dir",
+            type=Path,
+            metavar="DIR",
+            help="folder of calibrations.jsonl (default: SEATWATCH_STATE_DIR, else services.state_dir)",
         )
 
-    noise_p.add_argument("--reference-db", type=_positive(float), default=94.0, help="calibrator level (dB)")
+    noise_p.add_argument(
+        "--reference-db",
+        type=_positive(float),
+        default=94.0,
+        metavar="DB",
+        help="the calibrator's level in dB re 20 µPa (default: %(default)s)",
+    )
     noise_p.add_argument(
         "--max-spread",
         type=_positive(float),
         default=noise.MAX_SPREAD_DB,
         metavar="DB",
-        help="largest spread of a stable window (default %(default)s dB)",
+        help="largest spread of a stable window, in dB (default: %(default)s)",
     )
     noise_p.add_argument(
         "--post-check",
@@ -90,26 +136,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="LX",
-        help="reference meter reading now; paired with the sensor's live reading (repeatable)",
+        help="reference meter reading now, in lx; paired with the sensor's live reading (repeatable; "
+        "default: none, then --point is needed)",
     )
     light_p.add_argument(
         "--point",
         action="append",
         default=[],
         metavar="RAW:REF",
-        help="a point measured earlier: sensor lux : reference lux (repeatable)",
+        help="a point measured earlier: sensor lux : reference lux (repeatable; default: none)",
     )
     light_p.add_argument(
         "--max-spread-pct",
         type=_positive(float),
         default=100 * light.MAX_SPREAD,
-        help="largest spread of a stable window, %% of its mean (default %(default)s)",
+        help="largest spread of a stable window, in %% of its mean (default: %(default)s)",
     )
     light_p.add_argument(
         "--tolerance-pct",
         type=_positive(float),
         default=100 * light.MAX_RESIDUAL,
-        help="largest residual of a point, %% (default %(default)s)",
+        help="largest residual of a point, in %% (default: %(default)s)",
     )
     for p, duration in ((noise_p, 10.0), (light_p, 3.0)):
         p.add_argument("--sensor", required=True, help="sensor id")
@@ -118,40 +165,63 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             type=_positive(float),
             default=duration,
             metavar="S",
-            help="length of the stable window (default %(default)s s)",
+            help="length of the stable window, in seconds (default: %(default)s)",
         )
         p.add_argument(
             "--timeout",
             type=_positive(float),
             default=60.0,
             metavar="S",
-            help="give up after this long without a stable window (default %(default)s s)",
+            help="give up after this many seconds without a stable window (default: %(default)s)",
         )
-        p.add_argument("--operator", default="", help="who calibrated")
-        p.add_argument("--instrument-model", default="", help="reference instrument model")
-        p.add_argument("--instrument-serial", default="", help="reference instrument serial number")
-        p.add_argument("--instrument-class", default="", help="e.g. 'IEC 60942 class 1', 'GB/T 5700 grade 1'")
+        p.add_argument("--operator", default="", help="who calibrated (default: none recorded)")
+        p.add_argument("--instrument-model", default="", help="reference instrument model (default: none)")
+        p.add_argument(
+            "--instrument-serial", default="", help="reference instrument serial number (default: none)"
+        )
+        p.add_argument(
+            "--instrument-class",
+            default="",
+            help="e.g. 'IEC 60942 class 1', 'GB/T 5700 grade 1' (default: none)",
+        )
         p.add_argument(
             "--instrument-cert-date",
             type=_iso_date,
             default=None,
             metavar="YYYY-MM-DD",
-            help="date of the reference instrument's own calibration certificate",
+            help="date of the reference instrument's own calibration certificate (default: none)",
         )
         p.add_argument(
-            "--valid-days", type=_positive(int), default=365, help="validity (default %(default)s)"
+            "--valid-days",
+            type=_positive(int),
+            default=365,
+            metavar="DAYS",
+            help="how many days the record stays valid (default: %(default)s)",
         )
-        p.add_argument("--notes", default="", help="free text kept with the record")
-        p.add_argument("--certificate", type=Path, metavar="DIR", help="also write the HTML certificate here")
+        p.add_argument("--notes", default="", help="free text kept with the record (default: none)")
+        p.add_argument(
+            "--certificate",
+            type=Path,
+            metavar="DIR",
+            help="also write the HTML certificate here (default: not written)",
+        )
 
-    list_p.add_argument("--sensor", help="only this sensor")
+    list_p.add_argument("--sensor", help="only this sensor (default: every sensor)")
     list_p.add_argument("--json", action="store_true", help="export all records as a JSON array")
     show_p.add_argument("id", help="record id")
     show_p.add_argument(
         "--publish", action="store_true", help="publish the record again (retained) and write it to InfluxDB"
     )
-    show_p.add_argument("--html", type=Path, metavar="OUT.html", help="write the printable certificate")
-    due_p.add_argument("--days", type=int, default=30, help="report what expires within this many days")
+    show_p.add_argument(
+        "--html", type=Path, metavar="OUT.html", help="write the printable certificate (default: not written)"
+    )
+    due_p.add_argument(
+        "--days",
+        type=int,
+        default=30,
+        metavar="DAYS",
+        help="also list what expires within this many days from now (default: %(default)s)",
+    )
 
 
 @dataclass(frozen=True)

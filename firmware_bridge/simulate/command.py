@@ -21,12 +21,25 @@ from seatwatch.site import Site
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Run virtual reference sensors and Modbus transmitters on pseudo-terminals, reporting a plausible "
+        "office at each seat, until Ctrl-C; prints each sensor's port. With --write-site, real bridges "
+        "read them with no file edited by hand."
+    )
+    parser.epilog = (
+        "example (a dry run of the serial path):\n"
+        "  seatwatch simulate --site examples/site.toml --write-site /tmp/sim.toml &\n"
+        "  seatwatch bridge --site /tmp/sim.toml --bridge gw-east"
+    )
     parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
-    parser.add_argument("--bridge", metavar="ID", help="simulate only this bridge's sensors")
+    parser.add_argument(
+        "--bridge", metavar="ID", help="simulate only this bridge's sensors (default: every bridge's)"
+    )
     parser.add_argument(
         "--port-dir",
         type=Path,
-        help="where to put ports the site file's paths cannot hold (default: a temp dir)",
+        metavar="DIR",
+        help="where to put ports the site file's paths cannot hold, such as /dev/... (default: a temp dir)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the office model (default: 0)")
     parser.add_argument(

@@ -60,6 +60,16 @@ class DemoFailed(RuntimeError):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Start Mosquitto and InfluxDB on 127.0.0.1 in a temporary folder, simulate the example floor, "
+        "run the real ingest, bridges, analysis and report, and export the dashboards. Ctrl-C stops "
+        "everything it started."
+    )
+    parser.epilog = (
+        "examples:\n  seatwatch demo\n"
+        "  seatwatch demo --keep-running        # explore live data until Ctrl-C\n"
+        "  SEATWATCH_MQTT_URL=mqtt://broker:1883 seatwatch demo   # use your broker, start none"
+    )
     parser.add_argument(
         "--out",
         type=Path,
