@@ -19,6 +19,7 @@ from seatwatch.config_errors import ConfigError
 from seatwatch.settings import Services, load_services
 from seatwatch.site import Site
 from seatwatch.site_file import load_site
+from seatwatch.wording import plural
 
 # docs/contracts.md: 2 = bad input or an unavailable prerequisite (Grafana unreachable or refusing us).
 EXIT_OK, EXIT_GRAFANA, EXIT_USAGE = 0, 2, 2
@@ -107,7 +108,7 @@ def _push(site: Site, services: Services, bundle: bundle_module.Bundle, dry_run:
         print(("would " if dry_run and change.action != "unchanged" else "") + str(change))
     touched = sum(change.action != "unchanged" for change in changes)
     verb = "would change" if dry_run else "changed"
-    print(f"{services.grafana_url}: {verb} {touched} of {len(changes)} objects")
+    print(f"{services.grafana_url}: {verb} {touched} of {plural(len(changes), 'object')}")
     return EXIT_OK
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from seatwatch.cli import COMMANDS, _command_parser, main
+from seatwatch.wording import plural, site_period
 from tests.conftest import EXAMPLE_SITE, REPO
 
 
@@ -85,3 +88,15 @@ def test_influxdb_down_is_an_unavailable_prerequisite_exit_2(command: str, tmp_p
     )  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert "cannot reach InfluxDB at http://127.0.0.1:9" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_messages_count_and_tell_time_in_site_terms() -> None:
+    assert [plural(n, "zone") for n in (0, 1, 2, 1200)] == ["0 zones", "1 zone", "2 zones", "1,200 zones"]
+    assert plural(1, "entry") == "1 entry" and plural(3, "entry") == "3 entries"
+    # 16:00 UTC on 30 November is midnight of 1 December in Shanghai (UTC+8, no daylight saving)
+    day = site_period(
+        datetime(2026, 11, 30, 16, tzinfo=UTC),
+        datetime(2026, 12, 1, 16, tzinfo=UTC),
+        ZoneInfo("Asia/Shanghai"),
+    )
+    assert day == "2026-12-01 00:00:00+08:00 .. 2026-12-02 00:00:00+08:00"

@@ -30,6 +30,7 @@ from analysis.compliance.windows import PeriodError
 from seatwatch.config_errors import ConfigError
 from seatwatch.influxql import InfluxQLError
 from seatwatch.line_protocol import WriteError, write_v1
+from seatwatch.wording import plural, site_period
 
 _EVERY = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -77,10 +78,10 @@ def _run_once(inputs: Inputs, start: datetime, end: datetime, min_coverage: floa
     write_v1(inputs.influx_url, inputs.influx_db, lines, token=inputs.influx_token)
     s = a.summary()
     print(
-        f"{inputs.site.id} {start.isoformat()}..{end.isoformat()} profile {inputs.profile.id}: "
-        f"{s['seats']} seats, {s['pass']} pass, {s['marginal']} marginal, {s['fail']} fail, "
-        f"{s['insufficient_data']} insufficient data; {len(lines)} compliance points and "
-        f"{len(rollups)} rollup points written"
+        f"{inputs.site.id} {site_period(start, end, inputs.site.hours.timezone)} (site time) profile "
+        f"{inputs.profile.id}: {plural(s['seats'], 'seat')}, {s['pass']} pass, {s['marginal']} marginal, "
+        f"{s['fail']} fail, {s['insufficient_data']} insufficient data; "
+        f"{plural(len(lines), 'compliance point')} and {plural(len(rollups), 'rollup point')} written"
     )
 
 

@@ -15,6 +15,7 @@ from analysis.report.html import report_html
 from analysis.report.seats_csv import write_seats_csv
 from seatwatch.config_errors import ConfigError
 from seatwatch.influxql import InfluxQLError
+from seatwatch.wording import plural
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     s = doc["summary"]
     print(
-        f"{out}/report.html: {s['seats']} seats — {s['pass']} pass, {s['marginal']} marginal, "
+        f"{out}/report.html: {plural(s['seats'], 'seat')} — {s['pass']} pass, {s['marginal']} marginal, "
         f"{s['fail']} fail, {s['insufficient_data']} insufficient data"
     )
     return 0

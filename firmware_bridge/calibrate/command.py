@@ -30,6 +30,7 @@ from seatwatch.line_protocol import WriteError
 from seatwatch.settings import load_services
 from seatwatch.site import Sensor, Site
 from seatwatch.site_file import load_site
+from seatwatch.wording import plural
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -485,7 +486,7 @@ def _list(args: argparse.Namespace, context: _Context) -> int:
             f"{r.performed_at:%Y-%m-%d %H:%M}Z  {r.sensor:<12} {r.quantity:<5}  {result:<18} "
             f"until {r.valid_until:%Y-%m-%d}  {_status(book, r, now):<10}  {r.id}{flag}"
         )
-    print(f"{len(records)} records")
+    print(plural(len(records), "record"))
     return 0
 
 

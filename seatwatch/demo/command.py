@@ -46,6 +46,7 @@ from seatwatch.influxql import InfluxQLClient, InfluxQLError, quote_ident
 from seatwatch.local_servers import Influxd, Mosquitto
 from seatwatch.settings import Services, load_services
 from seatwatch.site import Site
+from seatwatch.wording import plural
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -225,8 +226,8 @@ class Demo:
         client.command(f"CREATE DATABASE {quote_ident(services.influx_db)}")
         say(
             2,
-            f"site {site.id!r}: {len(site.seats)} seats, {len(site.sensors)} sensors on "
-            f"{len(site.bridges)} bridges; demo site file {target}",
+            f"site {site.id!r}: {plural(len(site.seats), 'seat')}, {plural(len(site.sensors), 'sensor')} on "
+            f"{plural(len(site.bridges), 'bridge')}; demo site file {target}",
         )
         return site, services
 
@@ -242,7 +243,8 @@ class Demo:
         skipped = sorted(set(site.sensors) - {r.sensor for r in records})
         say(
             3,
-            f"calibration: {len(records)} records published (retained), as `seatwatch calibrate` does; "
+            f"calibration: {plural(len(records), 'record')} published (retained), "
+            "as `seatwatch calibrate` does; "
             f"left uncalibrated on purpose: {', '.join(skipped) or 'none'}",
         )
 
@@ -471,4 +473,4 @@ def _verdicts(report_json: Path) -> str:
     for seat in seats:
         verdict = seat.get("verdict", "?") if isinstance(seat, dict) else "?"
         counts[verdict] = counts.get(verdict, 0) + 1
-    return f"{len(seats)} seats: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+    return f"{plural(len(seats), 'seat')}: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
