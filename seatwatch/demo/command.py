@@ -172,6 +172,7 @@ class Demo:
         self.stack = ExitStack()
         self.stack.callback(shutil.rmtree, self.work, ignore_errors=True)
         self.children = Children(self.out / "logs", env)
+        self.started_none = False  # set by start_servers: True if every server was the user's
 
     def stop(self) -> None:
         self.children.stop_all()
@@ -196,12 +197,14 @@ class Demo:
 
     def start_servers(self) -> tuple[str, str]:
         urls = []
+        self.started_none = True
         for server, kind in ((prerequisites.MOSQUITTO, Mosquitto), (prerequisites.INFLUXD, Influxd)):
             url = server.configured_url(self.env)
             if url:
                 say(1, f"{server.what}: using {_without_credentials(url)} ({server.env_var})")
             else:
                 process = kind(self.work / server.binary)
+                self.started_none = False
                 self.stack.callback(process.stop)
                 process.start()
                 url = process.url
@@ -347,21 +350,26 @@ class Demo:
         ]
         if summary:
             lines.append(f"  seats  {summary}")
-        lines += [
-            f"  data   InfluxDB {influx}, database {services.influx_db!r}; try:",
-            f"         curl -sG {influx}/query --data-urlencode db={services.influx_db} "
-            "--data-urlencode 'q=SELECT 10*log10(sum(exposure)/sum(dur)) FROM noise GROUP BY seat'",
-        ]
+        # The servers the demo started stop with it: offer their addresses only while they still answer.
+        servers_stay = self.args.keep_running or self.started_none
+        if servers_stay:
+            lines += [
+                f"  data   InfluxDB {influx}, database {services.influx_db!r}; try:",
+                f"         curl -sG {influx}/query --data-urlencode db={services.influx_db} "
+                "--data-urlencode 'q=SELECT 10*log10(sum(exposure)/sum(dur)) FROM noise GROUP BY seat'",
+            ]
         if dashboards:
+            source = f"InfluxDB, InfluxQL, {influx}, database {services.influx_db}" if servers_stay else ""
             lines.append(
-                f"  Grafana {dashboards}: dashboards/ to import, or provisioning/ for a Grafana you run "
-                f"(data source: InfluxDB, InfluxQL, {influx}, database {services.influx_db})"
+                f"  Grafana {dashboards}: dashboards/ to import, or provisioning/ for a Grafana you run"
+                + (f" (data source: {source})" if source else "")
             )
         lines.append(f"  logs   {self.out / 'logs'}")
-        if not self.args.keep_running:
+        if not servers_stay:
             lines.append(
                 "The demo's servers, ingest and bridges stop now (their data was in a temporary folder); "
-                "the report stays. Run with --keep-running to explore the live data."
+                "the report stays. To query the data or point Grafana at it, run "
+                "`seatwatch demo --keep-running`: it prints the addresses and keeps them up until Ctrl-C."
             )
         print("\n".join(lines), flush=True)
 

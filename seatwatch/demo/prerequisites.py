@@ -1,15 +1,21 @@
 """Which servers the demo must start, and exactly how to get the ones that are missing.
 
 The demo uses a real Mosquitto and a real InfluxDB (no stand-ins: the pure-Python broker amqtt lacks
-MQTT v5 and shared subscriptions, which ingest relies on — ../shared/DEPENDENCIES.md). A server the user
-configured (SEATWATCH_MQTT_URL / SEATWATCH_INFLUX_URL) is used as it is; one that is neither configured
-nor installed stops the demo before anything starts, with the command that installs it.
+MQTT v5 and shared subscriptions, which ingest relies on). A server the user configured
+(SEATWATCH_MQTT_URL / SEATWATCH_INFLUX_URL) is used as it is; one that is neither configured nor installed
+stops the demo before anything starts, with the command that installs it. Nothing else outside Python is
+needed (the simulator's RS-485 buses are pseudo-terminal pairs joined in Python, not socat).
+
+This is the one list of what the demo needs: scripts/quickstart.sh installs exactly the packages
+``python3 -m seatwatch.demo.prerequisites --missing`` prints, and .ci/run installs them plus the tests'
+own tools. So this module uses the standard library only: it runs before any virtual environment exists.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -48,9 +54,12 @@ INFLUXD = Server(
 )
 
 
+SERVERS = (MOSQUITTO, INFLUXD)
+
+
 def missing(env: Mapping[str, str]) -> list[Server]:
     """Servers that are neither configured by URL nor installed."""
-    return [s for s in (MOSQUITTO, INFLUXD) if not s.configured_url(env) and not s.binary_path()]
+    return [s for s in SERVERS if not s.configured_url(env) and not s.binary_path()]
 
 
 def how_to_get(servers: list[Server]) -> str:
@@ -69,3 +78,17 @@ def how_to_get(servers: list[Server]) -> str:
         + " (it then starts none)."
     )
     return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """``--missing``: the Debian packages to install (one a line); ``--all``: every package of the list."""
+    if argv not in (["--missing"], ["--all"]):
+        print("usage: python3 -m seatwatch.demo.prerequisites --missing | --all", file=sys.stderr)
+        return 2
+    servers = missing(os.environ) if argv == ["--missing"] else list(SERVERS)
+    print("\n".join(s.apt_package for s in servers))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
