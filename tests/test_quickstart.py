@@ -33,6 +33,13 @@ def test_quickstart_and_ci_install_the_demo_list() -> None:
         cwd=REPO, env={"PATH": os.environ["PATH"]}, check=True,
     )  # fmt: skip
     assert result.stdout.split() == [s.apt_package for s in prerequisites.SERVERS]
+    # with nothing missing it prints nothing, not an empty line (which bash would read as a package "")
+    if not prerequisites.missing({}):
+        nothing = subprocess.run(
+            ["python3", "-m", "seatwatch.demo.prerequisites", "--missing"], capture_output=True, text=True,
+            cwd=REPO, env={"PATH": os.environ["PATH"]}, check=True,
+        )  # fmt: skip
+        assert nothing.stdout == ""
 
 
 def test_each_listed_package_ships_its_server() -> None:

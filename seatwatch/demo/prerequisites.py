@@ -86,7 +86,8 @@ def main(argv: list[str]) -> int:
         print("usage: python3 -m seatwatch.demo.prerequisites --missing | --all", file=sys.stderr)
         return 2
     servers = missing(os.environ) if argv == ["--missing"] else list(SERVERS)
-    print("\n".join(s.apt_package for s in servers))
+    for server in servers:  # nothing at all when nothing is missing: the shell reads one package a line
+        print(server.apt_package)
     return 0
 
 
