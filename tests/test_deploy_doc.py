@@ -530,11 +530,6 @@ def _publish_yesterday(d: Deployment, day: date) -> int:
     return count
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: seatwatch sends SEATWATCH_INFLUX_TOKEN=user:password as 'Authorization: Token', which "
-    "influxd 1.6.7 answers 401 (it needs HTTP basic auth); ingest's writes are refused until that lands",
-)
 def test_deploy_md_step_by_step_ends_with_a_verdict_for_every_seat(deployment: Deployment) -> None:
     d = deployment
     d.influx.start()

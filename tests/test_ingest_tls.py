@@ -47,7 +47,7 @@ def ingest(
     ca_file: Path | None = None,
 ) -> IngestProcess:
     """``seatwatch ingest`` as the user ``ingest``, configured the documented way (module doc)."""
-    site_file = write_site(tmp_path / "site.toml", SITE, sensors=5)
+    site_file = write_site(tmp_path / "site.toml", SITE, sensors=5, bridges=[BRIDGE])
     return IngestProcess(
         site_file,
         tmp_path / "state",

@@ -32,7 +32,8 @@ def test_quickstart_and_ci_install_the_demo_list() -> None:
         ["python3", "-m", "seatwatch.demo.prerequisites", "--all"], capture_output=True, text=True,
         cwd=REPO, env={"PATH": os.environ["PATH"]}, check=True,
     )  # fmt: skip
-    assert result.stdout.split() == [s.apt_package for s in prerequisites.SERVERS]
+    listed = [*prerequisites.SERVERS, *prerequisites.PDF_PACKAGES]
+    assert result.stdout.split() == [item.apt_package for item in listed]
     # with nothing missing it prints nothing, not an empty line (which bash would read as a package "")
     if not prerequisites.missing({}):
         nothing = subprocess.run(
@@ -53,6 +54,16 @@ def test_each_listed_package_ships_its_server() -> None:
             ["dpkg", "-S", os.path.realpath(path)], capture_output=True, text=True, check=True
         ).stdout
         assert owner.split(":", 1)[0] == server.apt_package, owner
+
+
+def test_each_pdf_package_is_seen_as_installed_exactly_when_dpkg_says_so() -> None:
+    if shutil.which("dpkg-query") is None:
+        unavailable("dpkg-query is not installed (a Debian system is needed to check packages)")
+    for package in prerequisites.PDF_PACKAGES:
+        status = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", package.apt_package], capture_output=True, text=True
+        ).stdout
+        assert package.present() == (status == "install ok installed"), package.apt_package
 
 
 def test_the_simulator_needs_no_program_outside_python(tmp_path: Path) -> None:

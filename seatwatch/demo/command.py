@@ -321,7 +321,16 @@ class Demo:
             raise DemoFailed(f"seatwatch analyze failed (exit {code}):\n{output.strip()}")
         say(7, f"analysis: {output.strip().splitlines()[-1] if output.strip() else 'done'}")
         report_dir = self.out / "report"
-        code, output = self.children.run("report", "report", *period, "--out", str(report_dir))
+        lacking = prerequisites.missing_for_pdf()
+        if lacking:
+            say(
+                None,
+                "report.pdf is skipped: it needs "
+                + ", ".join(p.what for p in lacking)
+                + f" (Debian: apt-get install {' '.join(p.apt_package for p in lacking)})",
+            )
+        no_pdf = ["--no-pdf"] if lacking else []
+        code, output = self.children.run("report", "report", *period, "--out", str(report_dir), *no_pdf)
         if code != 0:
             raise DemoFailed(f"seatwatch report failed (exit {code}):\n{output.strip()}")
         return report_dir
