@@ -355,7 +355,12 @@ class Demo:
             "",
             f"Done. Compliance report for {site.name} on {day}:",
             f"  open   {report / 'report.html'}",
-            f"  also   {report / 'report.json'}  and  {report / 'seats.csv'}",
+            "  also   "
+            + "  ".join(
+                str(report / name)
+                for name in ("report.pdf", "report.json", "seats.csv", "zones.csv")
+                if (report / name).exists()
+            ),
         ]
         if summary:
             lines.append(f"  seats  {summary}")
