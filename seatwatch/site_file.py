@@ -80,9 +80,12 @@ def load_site(path: Path | str) -> Site:
         line = getattr(exc, "lineno", None)
         raise ConfigError([Problem(str(path), "", f"not valid TOML: {exc}", line)]) from exc
     except RecursionError as exc:
-        raise ConfigError([Problem(str(path), "", "arrays or tables are nested too deeply")]) from exc
-    except ValueError as exc:  # an integer of more than 4,300 digits (Python's conversion limit)
-        raise ConfigError([Problem(str(path), "", f"not a usable TOML file: {exc}")]) from exc
+        line = _line_of(text, r"[\[{](\s*[\[{]){63}")
+        raise ConfigError([Problem(str(path), "", "arrays or tables are nested too deeply", line)]) from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits: Python's conversion limit
+        line = _line_of(text, r"\d{4300}")
+        message = "an integer with thousands of digits (TOML integers are 64-bit)"
+        raise ConfigError([Problem(str(path), "", message, line)]) from exc
     return _SiteReader(path, text, doc).read()
 
 
@@ -520,6 +523,12 @@ class _SiteReader:
                             f"seat {a.seat!r} already has sensor {b.sensor!r} measuring "
                             f"{'/'.join(sorted(shared))} then ({where_b})",
                         )
+
+
+def _line_of(text: str, pattern: str) -> int | None:
+    """The 1-based line where ``pattern`` first matches, to point at what the parser could not take."""
+    match = re.search(pattern, text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
 
 
 def _article(names: str) -> str:
