@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-IRREGULAR = {"entry": "entries", "this": "these", "is": "are"}
+IRREGULAR = {"entry": "entries", "sensor quantity": "sensor quantities"}
 
 
 def plural(count: int, noun: str) -> str:

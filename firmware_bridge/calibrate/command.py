@@ -30,7 +30,7 @@ from seatwatch.line_protocol import WriteError
 from seatwatch.settings import load_services
 from seatwatch.site import Sensor, Site
 from seatwatch.site_file import load_site
-from seatwatch.wording import plural
+from seatwatch.wording import plural, site_time
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -413,7 +413,8 @@ def _record(
         notes=" | ".join(part for part in (args.notes, evidence) if part),
     )
     store.append(record)
-    print(f"record {record.id}, valid until {record.valid_until:%Y-%m-%d}\n{describe_drift(record)}")
+    until = site_time(record.valid_until, context.site.hours.timezone)
+    print(f"record {record.id}, valid until {until}\n{describe_drift(record)}")
     print(f"kept in the history {store.path}")
     status = _distribute(context, record)
     if args.certificate:
@@ -479,12 +480,13 @@ def _list(args: argparse.Namespace, context: _Context) -> int:
         print(json.dumps([json.loads(r.to_json()) for r in records], indent=2, ensure_ascii=False))
         return 0
     now = datetime.now(UTC)
+    tz = context.site.hours.timezone  # what the installer's clock said, with the offset
     for r in records:
         result = f"offset {r.offset_db:+.2f} dB" if r.quantity == "noise" else f"gain {r.gain:.4f}"
         flag = "  DRIFT FLAGGED" if r.drift_flagged else ""
         print(
-            f"{r.performed_at:%Y-%m-%d %H:%M}Z  {r.sensor:<12} {r.quantity:<5}  {result:<18} "
-            f"until {r.valid_until:%Y-%m-%d}  {_status(book, r, now):<10}  {r.id}{flag}"
+            f"{r.performed_at.astimezone(tz):%Y-%m-%d %H:%M%z}  {r.sensor:<12} {r.quantity:<5}  {result:<18} "
+            f"until {r.valid_until.astimezone(tz):%Y-%m-%d}  {_status(book, r, now):<10}  {r.id}{flag}"
         )
     print(plural(len(records), "record"))
     return 0
@@ -515,6 +517,7 @@ def _due(args: argparse.Namespace, context: _Context) -> int:
     print(f"source: {source}", file=sys.stderr)
     now = datetime.now(UTC)
     horizon = now + timedelta(days=args.days)
+    tz = context.site.hours.timezone
     lines = []
     for sensor in sorted(context.site.sensors.values(), key=lambda s: s.id):
         for quantity in sensor.measures:
@@ -523,17 +526,20 @@ def _due(args: argparse.Namespace, context: _Context) -> int:
                 lines.append(f"{sensor.id:<12} {quantity:<5}  missing: never calibrated")
             elif record.valid_until <= now:
                 lines.append(
-                    f"{sensor.id:<12} {quantity:<5}  expired {record.valid_until:%Y-%m-%d}  ({record.id})"
+                    f"{sensor.id:<12} {quantity:<5}  expired {record.valid_until.astimezone(tz):%Y-%m-%d}  "
+                    f"({record.id})"
                 )
             elif record.valid_until <= horizon:
                 days = (record.valid_until - now).days
                 lines.append(
-                    f"{sensor.id:<12} {quantity:<5}  due in {days} days, {record.valid_until:%Y-%m-%d}  "
+                    f"{sensor.id:<12} {quantity:<5}  due in {plural(days, 'day')}, "
+                    f"{record.valid_until.astimezone(tz):%Y-%m-%d}  "
                     f"({record.id})"
                 )
     print("\n".join(lines) if lines else f"every sensor is calibrated for the next {args.days} days")
     if lines:
-        print(f"{len(lines)} sensor quantities need calibration within {args.days} days")
+        verb = "needs" if len(lines) == 1 else "need"
+        print(f"{plural(len(lines), 'sensor quantity')} {verb} calibration within {plural(args.days, 'day')}")
     return 0
 
 
