@@ -347,12 +347,14 @@ class _SiteReader:
             value = self.get(table, key, kind, "services", required=False)
             if value is not None:
                 out[key] = value
-        url = out.get("mqtt_url", "")
-        if url and _url_has_password(url):
-            self.p.add(
-                "services.mqtt_url",
-                "the URL carries a password; use SEATWATCH_MQTT_PASSWORD or mqtt_password_file",
-            )
+        for key, instead in (
+            ("mqtt_url", "SEATWATCH_MQTT_PASSWORD or mqtt_password_file"),
+            ("influx_url", "SEATWATCH_INFLUX_TOKEN=user:password or influx_token_file"),
+            ("grafana_url", "SEATWATCH_GRAFANA_TOKEN or grafana_token_file"),
+        ):
+            url = out.get(key, "")
+            if url and _url_has_password(url):
+                self.p.add(f"services.{key}", f"the URL carries a password; use {instead}")
         if out.get("influx_api", "auto") not in ("auto", "v1", "v2"):
             self.p.add("services.influx_api", "must be 'auto', 'v1' or 'v2'")
         return out

@@ -77,6 +77,24 @@ def canary(mqtt_url: str, site_id: str, sensor: str = "nz-0001", seq: int = 999_
     return ts
 
 
+def start_ingest(
+    tmp_path: Path,
+    site_id: str,
+    mqtt_url: str,
+    influx_url: str,
+    influx_db: str,
+    name: str,
+    sensors: int,
+    bridges: tuple[str, ...] = ("gw-1",),
+) -> tuple[Path, IngestProcess]:
+    """A site of ``sensors`` sensors and a running, connected ingest (v1 writer) for it."""
+    site = write_site(tmp_path / "site.toml", site_id, sensors=sensors, bridges=bridges)
+    ingest = IngestProcess(
+        site, tmp_path / "state", mqtt_url, influx_url, influx_db, f"{site_id}-{name}", "v1"
+    )
+    return site, ingest.start().wait_ready()
+
+
 def stored_at(influx: InfluxQLClient, sensor: str, ts: int, timeout_s: float = 30.0) -> bool:
     query = f"SELECT count(laeq) FROM noise WHERE sensor = '{sensor}' AND time = {ts}ms"
     return wait_for_count(influx, query, 1, timeout_s) == 1
@@ -313,9 +331,7 @@ def _record(site_id: str, record_id: str, sensor: str, **fields: Any) -> tuple[s
 def test_malformed_retained_calibration_records_never_stop_ingest(
     mqtt_url: str, influx_url: str, influx_db: str, site_id: str, tmp_path: Path
 ) -> None:
-    site = write_site(tmp_path / "site.toml", site_id, sensors=3)
-    ingest = IngestProcess(site, tmp_path / "state", mqtt_url, influx_url, influx_db, f"{site_id}-c", "v1")
-    ingest.start().wait_ready()
+    site, ingest = start_ingest(tmp_path, site_id, mqtt_url, influx_url, influx_db, "c", 3)
     influx = InfluxQLClient(influx_url, influx_db)
     bad = [
         _record(site_id, "nan", "nz-0001", offset_db=math.nan),
@@ -399,9 +415,9 @@ def test_a_bad_site_file_edit_keeps_the_last_good_site_and_the_next_good_edit_is
 def test_another_bridges_sensor_and_a_flood_of_bad_entries(
     mqtt_url: str, influx_url: str, influx_db: str, site_id: str, tmp_path: Path
 ) -> None:
-    site = write_site(tmp_path / "site.toml", site_id, sensors=4, bridges=["gw-1", "gw-2"])
-    ingest = IngestProcess(site, tmp_path / "state", mqtt_url, influx_url, influx_db, f"{site_id}-w", "v1")
-    ingest.start().wait_ready()
+    site, ingest = start_ingest(
+        tmp_path, site_id, mqtt_url, influx_url, influx_db, "w", 4, bridges=("gw-1", "gw-2")
+    )
     influx = InfluxQLClient(influx_url, influx_db)
     client = publisher(mqtt_url)
     try:
@@ -531,9 +547,7 @@ def test_a_broker_crash_while_ingest_is_down_and_another_subscriber_lose_nothing
     other.reconnect_delay_set(0.2, 1)
     other.connect(host, port, clean_start=False, properties=props)
     other.loop_start()
-    site = write_site(tmp_path / "site.toml", site_id, sensors=10)
-    ingest = IngestProcess(site, tmp_path / "state", mqtt_url, influx_url, influx_db, f"{site_id}-k", "v1")
-    ingest.start().wait_ready()
+    site, ingest = start_ingest(tmp_path, site_id, mqtt_url, influx_url, influx_db, "k", 10)
     readings = make_readings(4_000, sensors=10)
     done: list[int] = []
     sender = threading.Thread(
@@ -567,9 +581,7 @@ def test_a_broker_crash_while_ingest_is_down_and_another_subscriber_lose_nothing
 def test_each_bridges_clock_skew_is_reported_never_applied(
     mqtt_url: str, influx_url: str, influx_db: str, site_id: str, tmp_path: Path
 ) -> None:
-    site = write_site(tmp_path / "site.toml", site_id, sensors=2)
-    ingest = IngestProcess(site, tmp_path / "state", mqtt_url, influx_url, influx_db, f"{site_id}-t", "v1")
-    ingest.start().wait_ready()
+    site, ingest = start_ingest(tmp_path, site_id, mqtt_url, influx_url, influx_db, "t", 2)
     client = publisher(mqtt_url)
     try:
         ahead = int(time.time() * 1000) + 42_000  # this bridge's clock runs 42 s fast

@@ -112,8 +112,8 @@ class _Evaluator:
         levels = st.percentiles()
         result.details.update(
             {
-                "l10": levels.get(10),
-                "l90": levels.get(90),
+                "laeq_p10": levels.get(10),  # percentiles of the readings' LAeq, not a meter's LAF10/90
+                "laeq_p90": levels.get(90),
                 "lafmax": st.lafmax,
                 "covered_hours": st.noise_seconds / 3600,
             }
