@@ -77,13 +77,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--calibrator", metavar="CAL.wav", help="recording of a 1 kHz sound calibrator on the same microphone"
     )
     parser.add_argument(
-        "--calibrator-level", type=float, default=94.0, metavar="DB", help="calibrator level (default 94.0)"
+        "--calibrator-level",
+        type=float,
+        default=94.0,
+        metavar="DB",
+        help="the calibrator's level in dB re 20 µPa (default: %(default)s)",
     )
     parser.add_argument(
         "--channel",
         type=int,
         metavar="N",
-        help="channel to measure, 1 = first (needed for multi-channel files)",
+        help="channel to measure, 1 = first (default: the only one; multi-channel files need it)",
+    )
+    parser.epilog = (
+        "examples:\n  seatwatch level office.wav --sensitivity-db 123.0\n"
+        "  seatwatch level office.wav --calibrator cal-94dB.wav --calibrator-level 94 --json"
     )
     parser.add_argument(
         "--allow-truncated",

@@ -21,18 +21,37 @@ from seatwatch.config_errors import ConfigError
 from seatwatch.settings import Services, load_services
 from seatwatch.site import Site
 from seatwatch.site_file import load_site
+from seatwatch.wording import plural
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    parser.epilog = (
+        "examples:\n  seatwatch dashboards push --site site.toml --dry-run\n"
+        "  seatwatch dashboards export --site site.toml --out dashboards/"
+    )
     push = sub.add_parser(
-        "push", help="create or update the folder, data source, dashboards and alert rules in Grafana"
+        "push",
+        help="create or update the folder, data source, dashboards and alert rules in Grafana",
+        description="Create or update the seatwatch folder, the InfluxDB data source, every dashboard and "
+        "the alert rules in "
+        "the Grafana at SEATWATCH_GRAFANA_URL, with SEATWATCH_GRAFANA_TOKEN (an Editor service account). "
+        "Idempotent: unchanged objects are left alone.",
+        epilog="example:\n"
+        "  SEATWATCH_GRAFANA_URL=https://grafana.example.internal SEATWATCH_GRAFANA_TOKEN=... \\\n"
+        "    seatwatch dashboards push --site /etc/seatwatch/site.toml --dry-run",
     )
     push.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
     push.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
-    out = sub.add_parser("export", help="write Grafana provisioning YAML and dashboard JSON files")
+    out = sub.add_parser(
+        "export",
+        help="write Grafana provisioning YAML and dashboard JSON files",
+        description="Write the dashboards as JSON files to import, and provisioning YAML for a Grafana that "
+        "reads them from disk (DIR/dashboards, DIR/provisioning). Needs no Grafana.",
+        epilog="example:\n  seatwatch dashboards export --site site.toml --out /var/lib/grafana/seatwatch",
+    )
     out.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
     for command in (push, out):
         command.add_argument(
@@ -45,7 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--dashboards-path",
         default=DEFAULT_DASHBOARDS_PATH,
-        help=f"where Grafana reads the dashboard JSON files (default {DEFAULT_DASHBOARDS_PATH})",
+        metavar="PATH",
+        help="where Grafana will read the dashboard JSON files, written into the provisioning YAML "
+        "(default: %(default)s)",
     )
 
 
@@ -96,7 +117,7 @@ def _push(site: Site, services: Services, bundle: bundle_module.Bundle, dry_run:
         print(("would " if dry_run and change.action != "unchanged" else "") + str(change))
     touched = sum(change.action != "unchanged" for change in changes)
     verb = "would change" if dry_run else "changed"
-    print(f"{services.grafana_url}: {verb} {touched} of {len(changes)} objects")
+    print(f"{services.grafana_url}: {verb} {touched} of {plural(len(changes), 'object')}")
     return EXIT_OK
 
 

@@ -129,7 +129,8 @@ class Bridge:
             changed = state.take_changed()
             status = state.status()
             if changed:
-                log.info("sensor %s %s %s", state.sensor, status["state"], status["reason"])
+                level = logging.WARNING if "cannot open" in status["reason"] else logging.INFO
+                log.log(level, "sensor %s %s %s", state.sensor, status["state"], status["reason"])
             if changed or due:
                 self.publisher.set_status(sensor_status_topic(self.site.id, state.sensor), status)
         if due:
@@ -211,12 +212,18 @@ class Bridge:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "examples:\n  seatwatch bridge --site /etc/seatwatch/site.toml --bridge gw-east\n"
+        "  seatwatch simulate --site site.toml --write-site sim.toml &   # a dry run without hardware\n"
+        "  seatwatch bridge --site sim.toml --bridge gw-east"
+    )
     parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
     parser.add_argument("--bridge", required=True, metavar="ID", help="which of the site's bridges this is")
     parser.add_argument(
         "--state-dir",
         type=Path,
-        help="folder for the outbox (default: services.state_dir / SEATWATCH_STATE_DIR)",
+        metavar="DIR",
+        help="folder for the outbox (default: SEATWATCH_STATE_DIR, else the site file's services.state_dir)",
     )
 
 

@@ -37,6 +37,21 @@ class Backoff:
         self._next = self.first_s
 
 
+def cannot_open(url: str, states: list[SensorState], why: str) -> str:
+    """The offline reason for a port that will not open, naming the site-file key to fix.
+
+    Installers meet this first (a wrong by-id path, an unplugged adapter, a dry run against the site
+    file's real paths), so it says where the path comes from and how to rehearse without hardware.
+    """
+    names = [state.sensor for state in states]
+    sensors = ", ".join(names[:3]) + (f" and {len(names) - 3} more on this bus" if len(names) > 3 else "")
+    return (
+        f"cannot open {url}: {why} — check connection.port of {'sensors' if len(names) > 1 else 'sensor'} "
+        f"{sensors} in the site file "
+        "(a dry run: seatwatch simulate --site SITE --write-site SIM.toml, then bridge --site SIM.toml)"
+    )
+
+
 def stream_port(
     url: str,
     baud: int,
@@ -58,7 +73,7 @@ def stream_port(
             port.reset_input_buffer()  # what piled up while nobody listened is stale: its time is unknown
         except PORT_ERRORS as exc:
             for state in states:
-                state.set_offline(f"cannot open {url}: {getattr(exc, 'strerror', None) or exc}")
+                state.set_offline(cannot_open(url, [state], getattr(exc, "strerror", None) or str(exc)))
             stop.wait(backoff.next())
             continue
         backoff.reset()

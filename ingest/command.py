@@ -52,15 +52,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "subscriptions; see ingest/README.md)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=5000, help="points per write (default: %(default)s)"
+        "--batch-size",
+        type=int,
+        default=5000,
+        metavar="POINTS",
+        help="points per write (default: %(default)s)",
     )
     parser.add_argument(
-        "--linger-ms", type=int, default=200, help="longest wait to fill a batch (default: %(default)s)"
+        "--linger-ms",
+        type=int,
+        default=200,
+        metavar="MS",
+        help="longest wait to fill a batch, in milliseconds (default: %(default)s)",
     )
     parser.add_argument(
         "--receive-maximum",
         type=int,
         default=1000,
+        metavar="MESSAGES",
         help="un-acknowledged MQTT messages in flight (default: %(default)s)",
     )
     parser.add_argument(
@@ -71,11 +80,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long the broker keeps messages for this process while it is down (default: one week)",
     )
     parser.add_argument(
-        "--spool-max-mb", type=int, default=1024, help="on-disk spool bound (default: %(default)s)"
+        "--spool-max-mb",
+        type=int,
+        default=1024,
+        metavar="MB",
+        help="on-disk spool bound, in MB (default: %(default)s)",
     )
-    parser.add_argument("--health-port", type=int, help="serve Prometheus /metrics on 127.0.0.1:PORT")
-    parser.add_argument("--status-every", type=float, default=30.0, metavar="SECONDS", help="status interval")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus /metrics on 127.0.0.1:PORT (default: not served)",
+    )
+    parser.add_argument(
+        "--status-every",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds between ingest's retained status messages (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="least severe messages logged (default: %(default)s)",
+    )
+    parser.epilog = (
+        "examples:\n  seatwatch ingest --site /etc/seatwatch/site.toml --client-id ingest-$(hostname)-1\n"
+        "  seatwatch ingest --site site.toml --health-port 9108   # /metrics for Prometheus"
+    )
 
 
 def _positive(args: argparse.Namespace) -> list[str]:

@@ -8,6 +8,7 @@ Each subcommand lives in the part of the data flow it belongs to and is imported
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -47,9 +48,36 @@ COMMANDS: dict[str, Command] = {
 EXIT_USAGE = 2
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and examples as their modules write them; every option with a default shows it.
+
+    A module's help text says the unit and, where it matters, the time zone; the default is added here
+    when the text does not already give it, so no option can forget it.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "default" in text
+            or not action.option_strings
+            or action.required
+            or action.default in (None, False, argparse.SUPPRESS, [])
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """Every seatwatch parser and sub-parser (argparse builds sub-parsers with the parent's class)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
 def _command_parser(name: str) -> argparse.ArgumentParser:
     """Build only the parser for ``name`` so one command's imports never slow down another's."""
-    parser = argparse.ArgumentParser(prog=f"seatwatch {name}", description=COMMANDS[name].help)
+    parser = Parser(prog=f"seatwatch {name}", description=COMMANDS[name].help)
     module = COMMANDS[name].module
     if module is not None:
         importlib.import_module(module).add_arguments(parser)
@@ -58,6 +86,13 @@ def _command_parser(name: str) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        close = difflib.get_close_matches(argv[0], COMMANDS, n=1)
+        hint = f" — did you mean 'seatwatch {close[0]}'?" if close else ""
+        print(
+            f"seatwatch: unknown command {argv[0]!r}{hint} (commands: {', '.join(COMMANDS)})", file=sys.stderr
+        )
+        return EXIT_USAGE
     if not argv or argv[0] not in COMMANDS:
         # Top-level help, --version, or an unknown command: argparse prints and exits.
         parser = _top_parser()
@@ -75,10 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _top_parser() -> argparse.ArgumentParser:
     """The top-level parser lists the commands without importing any of them."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="seatwatch",
         description="Per-seat noise and light compliance for customer service centres.",
-        epilog="Run 'seatwatch COMMAND --help' for a command's options.",
+        epilog="Run 'seatwatch COMMAND --help' for a command's options and examples.\n"
+        "First time here? 'seatwatch demo' runs the whole pipeline on this machine.",
     )
     parser.add_argument("--version", action="version", version=f"seatwatch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -7,6 +7,7 @@ installation periods, a zone without area) and never echoes a value that could b
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from datetime import UTC, date, datetime, time
@@ -78,7 +79,56 @@ def load_site(path: Path | str) -> Site:
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         raise ConfigError([Problem(str(path), "", f"not valid TOML: {exc}", line)]) from exc
+    except RecursionError as exc:
+        line = _line_of(text, r"[\[{](\s*[\[{]){63}")
+        raise ConfigError([Problem(str(path), "", "arrays or tables are nested too deeply", line)]) from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits: Python's conversion limit
+        line = _line_of(text, r"\d{4300}")
+        message = "an integer with thousands of digits (TOML integers are 64-bit)"
+        raise ConfigError([Problem(str(path), "", message, line)]) from exc
     return _SiteReader(path, text, doc).read()
+
+
+# What any number or date in a site file must be, whatever its key: TOML integers are 64-bit (Python's
+# parser accepts more, which then overflows floats and time arithmetic); floats are finite; a site's
+# dates and times lie in this century, where time-zone arithmetic and InfluxDB timestamps work.
+INT_LIMIT = 2**63
+YEARS = range(2000, 2101)
+NESTING_LIMIT = 32
+# Ranges of the plain numbers the reader takes (site file keys, not driver connection settings).
+AREA_M2 = (0.0, 1_000_000.0)
+COORDINATE_M = 100_000.0
+
+
+def _scan(doc: dict[str, Any], add: Any) -> set[str]:
+    """Flag every non-finite float, oversized integer, out-of-century date and over-deep nesting in ``doc``.
+
+    Returns the key paths flagged, which the reader then treats as absent without a second message.
+    Iterative, so the depth of the document cannot exhaust the stack.
+    """
+    bad: set[str] = set()
+    stack: list[tuple[str, Any, int]] = [(key, value, 1) for key, value in doc.items()]
+    while stack:
+        where, value, depth = stack.pop()
+        problem = None
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, dict | list) and depth > NESTING_LIMIT:
+            problem = f"nested more than {NESTING_LIMIT} levels deep"
+        elif isinstance(value, dict):
+            stack += [(f"{where}.{key}", item, depth + 1) for key, item in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{where}[{n}]", item, depth + 1) for n, item in enumerate(value)]
+        elif isinstance(value, float) and not math.isfinite(value):
+            problem = f"must be a finite number, not {value}"
+        elif isinstance(value, int) and not -INT_LIMIT <= value < INT_LIMIT:
+            problem = "integer out of range (TOML integers are 64-bit)"
+        elif isinstance(value, date) and value.year not in YEARS:
+            problem = f"year {value.year}: dates must lie in {YEARS.start}-{YEARS.stop - 1}"
+        if problem:
+            add(where, problem)
+            bad.add(where)
+    return bad
 
 
 class _SiteReader:
@@ -87,6 +137,7 @@ class _SiteReader:
         self.doc = doc
         self.p = ProblemList(path, text)
         self.tz: ZoneInfo = ZoneInfo("UTC")
+        self.bad = _scan(doc, self.p.add)
 
     # -- small checkers -------------------------------------------------------------------------
     def unknown_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -115,6 +166,8 @@ class _SiteReader:
             if required:
                 self.p.add(f"{where}.{key}".lstrip("."), "missing")
             return None
+        if f"{where}.{key}".lstrip(".") in self.bad:
+            return None
         value = table[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
@@ -129,6 +182,15 @@ class _SiteReader:
         if value is not None and not ID_PATTERN.match(value):
             self.p.add(
                 f"{where}.{key}", f"{value!r} is not a valid id (letters, digits, '_', '.', '-'; at most 64)"
+            )
+            return None
+        return value
+
+    def coordinate(self, table: dict[str, Any], axis: str, where: str) -> float | None:
+        value = self.get(table, axis, float, where)
+        if value is not None and abs(value) > COORDINATE_M:
+            self.p.add(
+                f"{where}.{axis}", f"{value} m is not on a floor plan (at most ±{COORDINATE_M:,.0f} m)"
             )
             return None
         return value
@@ -152,6 +214,8 @@ class _SiteReader:
 
     def moment(self, value: Any, where: str) -> datetime | None:
         """TOML datetime or date -> aware UTC datetime; local values are in the site's time zone."""
+        if where in self.bad:
+            return None
         if isinstance(value, datetime):
             aware = value if value.tzinfo else value.replace(tzinfo=self.tz)
             return aware.astimezone(UTC)
@@ -264,6 +328,8 @@ class _SiteReader:
             self.p.add("hours.closed", "must be an array of dates")
             raw_closed = []
         for n, value in enumerate(raw_closed):
+            if f"hours.closed[{n}]" in self.bad:
+                continue
             if isinstance(value, date) and not isinstance(value, datetime):
                 closed.add(value)
             else:
@@ -316,8 +382,11 @@ class _SiteReader:
             if kind is not None and kind not in ZONE_KINDS:
                 self.p.add(f"{where}.kind", f"{kind!r} is not a zone kind ({', '.join(ZONE_KINDS)})")
             area = self.get(raw, "area_m2", float, where)
-            if area is not None and area <= 0:
-                self.p.add(f"{where}.area_m2", f"must be a positive area in m², not {area}")
+            if area is not None and not AREA_M2[0] < area <= AREA_M2[1]:
+                self.p.add(
+                    f"{where}.area_m2", f"must be an area in m², 0 < area ≤ {AREA_M2[1]:,.0f}, not {area}"
+                )
+                area = None
             if ident is not None and ident not in out and kind in ZONE_KINDS and area and area > 0:
                 out[ident] = Zone(
                     ident, self.get(raw, "name", str, where, required=False) or ident, kind, area
@@ -340,8 +409,7 @@ class _SiteReader:
             zone = self.get(raw, "zone", str, where)
             if zone is not None and zone not in known_zone_ids:
                 self.p.add(f"{where}.zone", f"unknown zone {zone!r}")
-            x = self.get(raw, "x", float, where)
-            y = self.get(raw, "y", float, where)
+            x, y = (self.coordinate(raw, axis, where) for axis in ("x", "y"))
             proxy = self.get(raw, "proxy_seat", str, where, required=False)
             if ident is not None and ident not in out and zone in zones and x is not None and y is not None:
                 out[ident] = Seat(ident, zone, x, y, proxy)
@@ -457,6 +525,12 @@ class _SiteReader:
                             f"seat {a.seat!r} already has sensor {b.sensor!r} measuring "
                             f"{'/'.join(sorted(shared))} then ({where_b})",
                         )
+
+
+def _line_of(text: str, pattern: str) -> int | None:
+    """The 1-based line where ``pattern`` first matches, to point at what the parser could not take."""
+    match = re.search(pattern, text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
 
 
 def _article(names: str) -> str:

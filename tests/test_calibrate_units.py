@@ -194,7 +194,7 @@ def test_certificate_in_site_time_with_provenance_uncertainty_and_dated_signatur
     assert "@media print" in page and "IEC 60942" in page and "GB 3096" in page
     assert "offset -2.30 dB" in page and "B&amp;K 4231" in page
     # T0 is 09:00 UTC; Shanghai is UTC+8 all year.
-    assert "2026-03-02 17:00:00 UTC+08:00 (Asia/Shanghai)" in page and "UTC)" not in page
+    assert "2026-03-02 17:00:00+08:00 (Asia/Shanghai)" in page and "UTC)" not in page
     assert "seatwatch-ref-1" in page and "<td>A-01</td>" in page
     assert "22.5 °C, 45 % relative humidity, 101.3 kPa" in page
     assert "no. JL-2026-0117, valid 2026-01-10 to 2027-01-09" in page
@@ -224,7 +224,7 @@ def test_a_site_in_china_gets_a_bilingual_certificate(tmp_path: Path) -> None:
     assert "超出该型号的常规范围（gain 0.5 to 2）：操作人员已确认" in page
     assert "单点校准：无法检验其残差" in page and "—（单点）" in page
     assert page.count("<div class=line>日期<span class=en>Date</span></div>") == 2
-    assert "2026-03-02 17:00:00 UTC+08:00 (Asia/Shanghai)" in page
+    assert "2026-03-02 17:00:00+08:00 (Asia/Shanghai)" in page
     english = render(record, site, "en")
     assert "<span class=en>" not in english and "OUTSIDE the model" in english
 

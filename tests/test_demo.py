@@ -151,3 +151,21 @@ def test_demo_bad_arguments(args: list[str], message: str, tmp_path: Path) -> No
     )
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_in_any_folder_says_what_to_try_only_while_it_runs(tmp_path: Path) -> None:
+    """No --site, no --out, started outside the checkout: the shipped example, ./seatwatch-demo here."""
+    missing = prerequisites.missing(_demo_env())
+    if missing:
+        unavailable(prerequisites.how_to_get(missing))
+    result = subprocess.run(
+        [sys.executable, "-m", "seatwatch", "demo", "--step", "600", "--live", "2"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=_demo_env(), cwd=tmp_path,
+        timeout=DEMO_TIMEOUT_S * 2,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "seatwatch-demo" / "report" / "report.json").is_file()
+    assert "48 seats:" in result.stdout
+    # the servers it started are gone when it ends: no address or curl command for them
+    assert "curl" not in result.stdout and "127.0.0.1" not in result.stdout.split("Done.")[1]
+    assert "seatwatch demo --keep-running" in result.stdout

@@ -9,10 +9,10 @@ and their command lines through seatwatch's own argument parsers.
 from __future__ import annotations
 
 import re
-import shlex
 import shutil
 import subprocess
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ import yaml
 
 from seatwatch.cli import COMMANDS, _command_parser
 from tests.conftest import unavailable
+from tests.systemd_units import INSTALLED, exec_lines, seatwatch_arguments, words
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +28,6 @@ REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
 SYSTEMD = DEPLOY / "systemd"
 DOCKER = DEPLOY / "docker"
-INSTALLED = "/opt/seatwatch/venv/bin/seatwatch"
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|_KEY$", re.IGNORECASE)
 
 
@@ -76,29 +76,46 @@ def test_dockerfile_copies_what_exists() -> None:
                     assert (REPO / source).exists(), line
 
 
-def _exec_lines(unit: Path) -> list[str]:
-    """ExecStart/ExecStartPre command lines of a unit, continuation lines joined."""
-    text = unit.read_text().replace("\\\n", " ")
-    return [
-        line.split("=", 1)[1]
-        for line in text.splitlines()
-        if line.startswith(("ExecStart=", "ExecStartPre="))
-    ]
+INSTANCES = {"seatwatch-report@.service": ("daily", "monthly", "quarterly")}
 
 
 @pytest.mark.parametrize("unit", sorted(p.name for p in SYSTEMD.glob("*.service")))
-def test_unit_commands_parse(unit: str) -> None:
+def test_unit_commands_parse(unit: str, tmp_path: Path) -> None:
     """Every seatwatch command a unit runs exists, and its options parse once the command is built."""
-    for command in _exec_lines(SYSTEMD / unit):
-        words = shlex.split(command.replace("%i", "gw-east").replace("%H", "host").replace("%%", "%"))
-        if words[0] == "/bin/sh":
-            words = shlex.split(words[2].removeprefix("exec "))
-            words = [re.sub(r"\$\(date[^)]*\)", "2026-11-26", w) for w in words]
-        assert words[0] == INSTALLED, command
-        name, args = words[1], words[2:]
-        assert name in COMMANDS, command
-        if COMMANDS[name].module is not None:
-            _command_parser(name).parse_args(args)
+    for instance in INSTANCES.get(unit, ("gw-east",)):
+        for command in exec_lines(SYSTEMD / unit):
+            name, *args = seatwatch_arguments(words(command, instance), tmp_path)
+            assert name in COMMANDS, command
+            if COMMANDS[name].module is not None:
+                _command_parser(name).parse_args(args)
+
+
+def _periods(today: date) -> dict[str, tuple[date, date]]:
+    """Yesterday, last month and last quarter as [first day, next period's first day), by calendar."""
+    month = today.replace(day=1)
+    quarter = month.replace(month=(today.month - 1) // 3 * 3 + 1)
+    before = (quarter.month - 4) % 12 + 1, quarter.year - (quarter.month == 1)
+    return {
+        "daily": (today - timedelta(days=1), today),
+        "monthly": ((month - timedelta(days=1)).replace(day=1), month),
+        "quarterly": (date(before[1], before[0], 1), quarter),
+    }
+
+
+def test_report_timers_cover_the_periods_they_name(tmp_path: Path) -> None:
+    today = datetime.now().date()  # the unit's shell runs `date` on this clock, in this time zone
+    unit = SYSTEMD / "seatwatch-report@.service"
+    for period, (start, end) in _periods(today).items():
+        timer = (SYSTEMD / f"seatwatch-report-{period}.timer").read_text()
+        assert f"Unit=seatwatch-report@{period}.service" in timer
+        args = seatwatch_arguments(words(exec_lines(unit)[0], period), tmp_path)
+        assert args[0] == "report"
+        options = dict(zip(args[1::2], args[2::2], strict=True))
+        assert (options["--from"], options["--to"]) == (start.isoformat(), end.isoformat()), period
+        assert options["--out"] == f"/var/lib/seatwatch/reports/{period}/{start.isoformat()}"
+    unknown = words(exec_lines(unit)[0], "weekly")
+    result = subprocess.run(unknown, capture_output=True, text=True)
+    assert result.returncode == 2 and "daily, monthly or quarterly" in result.stderr
 
 
 def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:

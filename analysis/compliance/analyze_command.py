@@ -30,6 +30,7 @@ from analysis.compliance.windows import PeriodError
 from seatwatch.config_errors import ConfigError
 from seatwatch.influxql import InfluxQLError
 from seatwatch.line_protocol import WriteError, write_v1
+from seatwatch.wording import plural, site_period
 
 _EVERY = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -55,7 +56,17 @@ def windows_due(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    parser.add_argument("--every", metavar="D", help="run as a service: judge a window every D (15m, 1h, 1d)")
+    parser.add_argument(
+        "--every",
+        metavar="D",
+        help="run as a service: judge the window, then the next one D later, for ever (15m, 1h, 1d; "
+        "default: judge once and exit)",
+    )
+    parser.epilog = (
+        "examples (dates in the site's time zone):\n"
+        "  seatwatch analyze --site /etc/seatwatch/site.toml --from 2026-11-01 --to 2026-12-01\n"
+        "  seatwatch analyze --site site.toml --from 2026-12-01 --to 2026-12-02 --every 1d"
+    )
 
 
 def _run_once(inputs: Inputs, start: datetime, end: datetime, min_coverage: float | None) -> None:
@@ -67,10 +78,10 @@ def _run_once(inputs: Inputs, start: datetime, end: datetime, min_coverage: floa
     write_v1(inputs.influx_url, inputs.influx_db, lines, token=inputs.influx_token)
     s = a.summary()
     print(
-        f"{inputs.site.id} {start.isoformat()}..{end.isoformat()} profile {inputs.profile.id}: "
-        f"{s['seats']} seats, {s['pass']} pass, {s['marginal']} marginal, {s['fail']} fail, "
-        f"{s['insufficient_data']} insufficient data; {len(lines)} compliance points and "
-        f"{len(rollups)} rollup points written"
+        f"{inputs.site.id} {site_period(start, end, inputs.site.hours.timezone)} (site time) profile "
+        f"{inputs.profile.id}: {plural(s['seats'], 'seat')}, {s['pass']} pass, {s['marginal']} marginal, "
+        f"{s['fail']} fail, {s['insufficient_data']} insufficient data; "
+        f"{plural(len(lines), 'compliance point')} and {plural(len(rollups), 'rollup point')} written"
     )
 
 
@@ -101,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(max(1.0, (next_end - datetime.now(UTC)).total_seconds()))
     except (NoDataError, PeriodError) as exc:
         return report_input_error("analyze", exc)
-    except (InfluxQLError, WriteError) as exc:
+    except (InfluxQLError, WriteError) as exc:  # the database is down or refuses us: docs/contracts.md exit 2
         print(f"seatwatch analyze: {exc}", file=sys.stderr)
-        return 1
+        return 2
     except KeyboardInterrupt:
         return 0

@@ -27,6 +27,7 @@ from analysis.rules.profile import Check, Profile
 from seatwatch.calibration import load_records
 from seatwatch.influxql import InfluxQLClient
 from seatwatch.site import Site, Zone
+from seatwatch.wording import site_period
 
 UPPER_BOUND_SHARE = 0.5  # more of the covered time below the sensor's floor than this: value is a bound
 
@@ -271,7 +272,8 @@ def assess(
         used = "raw"
     if not stats:
         raise NoDataError(
-            f"site {site.id!r} has no noise or light readings from {start.isoformat()} to {end.isoformat()} "
+            f"site {site.id!r} has no noise or light readings in "
+            f"{site_period(start, end, site.hours.timezone)} (site time) "
             f"in database {client.database!r} at {client.url}"
         )
     book = load_records(client, site.id)

@@ -41,15 +41,25 @@ class Inputs:
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
     parser.add_argument(
-        "--from", dest="start", required=True, metavar="T", help="period start (ISO date/time)"
+        "--from",
+        dest="start",
+        required=True,
+        metavar="T",
+        help="period start: an ISO date (its midnight) or date-time, in the site's time zone "
+        "(site.timezone) unless it carries an offset, e.g. 2026-11-01 or 2026-11-01T08:00+08:00",
     )
-    parser.add_argument("--to", dest="end", required=True, metavar="T", help="period end, exclusive")
-    parser.add_argument("--profile", help="rules profile name or path (default: the site file's)")
+    parser.add_argument(
+        "--to", dest="end", required=True, metavar="T", help="period end, exclusive; read like --from"
+    )
+    parser.add_argument(
+        "--profile", metavar="NAME", help="rules profile name or path (default: the site file's site.profile)"
+    )
     parser.add_argument(
         "--min-coverage",
         type=float,
         metavar="SHARE",
-        help="coverage below which a check is insufficient_data",
+        help="share 0..1 of a check's hours that readings must cover, below which it is insufficient_data "
+        "(default: the profile's min_coverage, 0.75 in the shipped profiles)",
     )
 
 

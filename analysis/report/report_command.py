@@ -20,6 +20,7 @@ from seatwatch.calibration import load_records
 from seatwatch.config_errors import ConfigError
 from seatwatch.i18n import LOCALES, normalize_locale
 from seatwatch.influxql import InfluxQLError
+from seatwatch.wording import plural
 
 
 def _lang(text: str) -> str:
@@ -38,7 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--source",
         choices=("auto", "raw", "rollups"),
         default="auto",
-        help="rollups written by 'seatwatch analyze' when complete for the period (auto), or the readings",
+        help="what to judge from: auto = the rollups 'seatwatch analyze' wrote when they cover the period, "
+        "else the raw readings (default: %(default)s)",
+    )
+    parser.epilog = (
+        "example (dates in the site's time zone):\n"
+        "  seatwatch report --site /etc/seatwatch/site.toml --from 2026-11-01 --to 2026-12-01 --out nov/"
     )
     parser.add_argument(
         "--lang",
@@ -86,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
         book = load_records(inputs.client, inputs.site.id)
     except (ConfigError, InputError, NoDataError, PeriodError) as exc:
         return report_input_error("report", exc)
-    except InfluxQLError as exc:
+    except InfluxQLError as exc:  # the database is down or refuses us: an unavailable prerequisite
         print(f"seatwatch report: {exc}", file=sys.stderr)
-        return 1
+        return 2
     lang = args.lang or inputs.site.locale
     doc = report_document(assessment, lang, book, args.document_number)
     try:
@@ -101,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     s = doc["summary"]
     print(
-        f"{out}/report.html: {s['seats']} seats — {s['pass']} pass, {s['marginal']} marginal, "
+        f"{out}/report.html: {plural(s['seats'], 'seat')} — {s['pass']} pass, {s['marginal']} marginal, "
         f"{s['fail']} fail, {s['insufficient_data']} insufficient data ({lang})"
     )
     return 0

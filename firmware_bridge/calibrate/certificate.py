@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from analysis.acoustics.calibration import DRIFT_LIMIT_DB
 from firmware_bridge.calibrate.supersede import LIGHT_DRIFT_LIMIT, describe_drift
@@ -26,6 +25,7 @@ from firmware_bridge.calibrate.uncertainty import ReferenceClass, reference_clas
 from seatwatch.calibration import CalibrationRecord
 from seatwatch.i18n import translator
 from seatwatch.site import Site
+from seatwatch.wording import site_time
 
 Gettext = Callable[[str], str]
 CATALOGS = Path(__file__).with_name("locale")
@@ -75,11 +75,9 @@ class Row:
     flagged: bool = False
 
 
-def site_time(moment: datetime, timezone: str) -> str:
-    """``2026-12-01 20:45:10 UTC+08:00 (Asia/Shanghai)``: local time with its offset, never bare UTC."""
-    local = moment.astimezone(ZoneInfo(timezone))
-    offset = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M:%S} UTC{offset[:3]}:{offset[3:]} ({timezone})"
+def _when(moment: datetime, site: Site) -> str:
+    """``2026-12-01 20:45:10+08:00 (Asia/Shanghai)``: the site's clock with its offset, never bare UTC."""
+    return f"{site_time(moment, site.hours.timezone)} ({site.timezone})"
 
 
 def _unit(record: CalibrationRecord) -> str:
@@ -242,8 +240,8 @@ def rows(
         Row(N_("Sensor model"), model),
         Row(N_("Seat at that time"), seat),
         Row(N_("Quantity, method"), f"{_(record.quantity)}, {_(record.method)}"),
-        Row(N_("Performed"), site_time(record.performed_at, site.timezone)),
-        Row(N_("Valid until"), site_time(record.valid_until, site.timezone)),
+        Row(N_("Performed"), _when(record.performed_at, site)),
+        Row(N_("Valid until"), _when(record.valid_until, site)),
         Row(N_("Ambient conditions"), _ambient(record, _)),
         Row(
             N_("Reference value") if record.quantity == "noise" else N_("Largest reference reading"),

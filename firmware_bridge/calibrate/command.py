@@ -49,6 +49,7 @@ from seatwatch.i18n import LOCALES
 from seatwatch.settings import load_services
 from seatwatch.site import Sensor, Site
 from seatwatch.site_file import load_site
+from seatwatch.wording import plural
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -114,38 +115,58 @@ def _measuring_arguments(p: argparse.ArgumentParser, duration: float) -> None:
         help="give up after this long without a stable window (default %(default)s s)",
     )
     who = p.add_argument_group("provenance (all required: a record without them is not evidence)")
-    who.add_argument("--operator", default="", help="who calibrated")
-    who.add_argument("--instrument-model", default="", help="reference instrument model")
-    who.add_argument("--instrument-serial", default="", help="reference instrument serial number")
+    who.add_argument("--operator", default="", help="who calibrated (required, no default)")
+    who.add_argument(
+        "--instrument-model", default="", help="reference instrument model (required, no default)"
+    )
+    who.add_argument(
+        "--instrument-serial", default="", help="reference instrument serial number (required, no default)"
+    )
     who.add_argument(
         "--instrument-class", default="", help="e.g. 'IEC 60942 class 1', 'JJG 245 grade 1' (see docs)"
     )
-    who.add_argument("--instrument-cert-number", default="", help="number of the reference's certificate")
+    who.add_argument(
+        "--instrument-cert-number",
+        default="",
+        help="number of the reference's certificate (required, no default)",
+    )
     who.add_argument(
         "--instrument-cert-valid-from",
         "--instrument-cert-date",
         dest="instrument_cert_valid_from",
         type=_iso_date,
         metavar="YYYY-MM-DD",
-        help="the reference's certificate is valid from (its date)",
+        help="the reference's certificate is valid from (its date; required, no default)",
     )
     who.add_argument(
         "--instrument-cert-valid-until",
         type=_iso_date,
         metavar="YYYY-MM-DD",
-        help="the reference's certificate is valid until (inclusive)",
+        help="the reference's certificate is valid until, inclusive (required, no default)",
     )
     room = p.add_argument_group("ambient conditions (optional; printed on the certificate)")
-    room.add_argument("--temperature", type=_between(-20, 60, "°C"), metavar="°C")
-    room.add_argument("--humidity", type=_between(0, 100, "%"), metavar="%RH")
-    room.add_argument("--pressure", type=_between(50, 120, "kPa"), metavar="KPA")
+    room.add_argument(
+        "--temperature",
+        type=_between(-20, 60, "°C"),
+        metavar="°C",
+        help="air temperature (default: not entered)",
+    )
+    room.add_argument(
+        "--humidity",
+        type=_between(0, 100, "%"),
+        metavar="%RH",
+        help="relative humidity (default: not entered)",
+    )
+    room.add_argument(
+        "--pressure", type=_between(50, 120, "kPa"), metavar="KPA", help="air pressure (default: not entered)"
+    )
     p.add_argument(
         "--confirm-unusual",
         action="store_true",
         help="accept a correction outside the sensor model's usual range (the certificate says so)",
     )
     p.add_argument("--valid-days", type=_positive(int), default=365, help="validity (default %(default)s)")
-    p.add_argument("--notes", default="", help="free text kept with the record")
+    p.add_argument("--notes", default="", help="free text kept with the record (default: none)")
     p.add_argument(
         "--certificate",
         type=Path,
@@ -156,24 +177,80 @@ def _measuring_arguments(p: argparse.ArgumentParser, duration: float) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    noise_p = sub.add_parser("noise", help="calibrate a noise sensor with a sound calibrator")
-    light_p = sub.add_parser("light", help="calibrate a light sensor against a reference lux meter")
-    list_p = sub.add_parser("list", help="list the calibration history")
-    show_p = sub.add_parser("show", help="show one record (and write its certificate)")
-    due_p = sub.add_parser("due", help="list sensors whose calibration is missing or due soon")
+    provenance = (
+        "--operator 'Li Wei' --instrument-model 'B&K 4231' --instrument-serial 2458913 \\\n"
+        "      --instrument-class 'IEC 60942 class 1' --instrument-cert-number JL-2026-0117 \\\n"
+        "      --instrument-cert-valid-from 2026-01-10 --instrument-cert-valid-until 2027-01-09"
+    )
+    parser.epilog = (
+        "examples:\n"
+        "  seatwatch calibrate noise --site site.toml --sensor ref-001 --post-check PROVENANCE\n"
+        "  seatwatch calibrate light --site site.toml --sensor ref-001 --points 3 PROVENANCE\n"
+        "  seatwatch calibrate due --site site.toml --days 30\n"
+        "PROVENANCE: --operator, --instrument-model/-serial/-class/-cert-number/-cert-valid-from/-until"
+    )
+    noise_p = sub.add_parser(
+        "noise",
+        help="calibrate a noise sensor with a sound calibrator",
+        description="Hold a sound calibrator (IEC 60942, 94 or 114 dB at 1 kHz) on the sensor's microphone; "
+        "the live readings of a stable window give the offset, kept as a record ingest applies from now on. "
+        "The broker is checked first; Ctrl-D at a prompt exits 1, Ctrl-C 130, with nothing recorded.",
+        epilog="example:\n  seatwatch calibrate noise --site site.toml --sensor ref-001 --reference-db 94.0 "
+        f"--post-check \\\n      {provenance}",
+    )
+    light_p = sub.add_parser(
+        "light",
+        help="calibrate a light sensor against a reference lux meter",
+        description="Fit the sensor's lux gain against a reference meter held at the work plane (0.75 m). "
+        "For each point: set the lighting, wait for the sensor to settle, type what the meter reads. "
+        "Points measured earlier: --point RAW:REF.",
+        epilog="examples:\n"
+        "  seatwatch calibrate light --site site.toml --sensor ref-001 --points 3 PROVENANCE\n"
+        "  seatwatch calibrate light --site site.toml --sensor lx-w-01 --point 442:520 --point 180:212 "
+        "PROVENANCE\n"
+        "PROVENANCE as for noise, with e.g. --instrument-class 'JJG 245 grade 1'",
+    )
+    list_p = sub.add_parser(
+        "list",
+        help="list the calibration history",
+        description="List every calibration record kept on this machine (calibrations.jsonl), newest last.",
+        epilog="example:\n  seatwatch calibrate list --site site.toml --sensor ref-001",
+    )
+    show_p = sub.add_parser(
+        "show",
+        help="show one record (and write its certificate)",
+        description="Show one calibration record in full; optionally write its printable certificate or "
+        "publish it again.",
+        epilog="example:\n  seatwatch calibrate show RECORD-ID --site site.toml --html cert.html",
+    )
+    due_p = sub.add_parser(
+        "due",
+        help="list sensors whose calibration is missing or due soon",
+        description="List the sensors with no valid calibration, or one that expires within --days.",
+        epilog="example:\n  seatwatch calibrate due --site site.toml --days 30",
+    )
     for p in (noise_p, light_p, list_p, show_p, due_p):
         p.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
         p.add_argument(
-            "--state-dir", type=Path, help="folder of calibrations.jsonl (default: services.state_dir)"
+            "--state-dir",
+            type=Path,
+            metavar="DIR",
+            help="folder of calibrations.jsonl (default: SEATWATCH_STATE_DIR, else services.state_dir)",
         )
 
-    noise_p.add_argument("--reference-db", type=_positive(float), default=94.0, help="calibrator level (dB)")
+    noise_p.add_argument(
+        "--reference-db",
+        type=_positive(float),
+        default=94.0,
+        metavar="DB",
+        help="the calibrator's level in dB re 20 µPa (default: %(default)s)",
+    )
     noise_p.add_argument(
         "--max-spread",
         type=_positive(float),
         default=noise.MAX_SPREAD_DB,
         metavar="DB",
-        help="largest spread of a stable window (default %(default)s dB)",
+        help="largest spread of a stable window, in dB (default: %(default)s)",
     )
     noise_p.add_argument(
         "--post-check",
@@ -192,44 +269,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="LX",
-        help="the meter's reading for the next live point, instead of asking (repeatable; for scripts)",
+        help="the meter's reading for the next live point instead of asking, in lx (repeatable; for "
+        "scripts; default: asked at the prompt)",
     )
     light_p.add_argument(
         "--point",
         action="append",
         default=[],
         metavar="RAW:REF",
-        help="a point measured earlier: sensor lux : reference lux (repeatable)",
+        help="a point measured earlier: sensor lux : reference lux (repeatable; default: none)",
     )
     light_p.add_argument(
         "--max-spread-pct",
         type=_positive(float),
         default=100 * light.MAX_SPREAD,
-        help="largest spread of a stable window, %% of its mean (default %(default)s)",
+        help="largest spread of a stable window, in %% of its mean (default: %(default)s)",
     )
     light_p.add_argument(
         "--tolerance-pct",
         type=_positive(float),
         default=100 * light.MAX_RESIDUAL,
-        help="largest residual of a point, %% (default %(default)s)",
+        help="largest residual of a point, in %% (default: %(default)s)",
     )
     _measuring_arguments(noise_p, 10.0)
     _measuring_arguments(light_p, 3.0)
 
-    list_p.add_argument("--sensor", help="only this sensor")
+    list_p.add_argument("--sensor", help="only this sensor (default: every sensor)")
     list_p.add_argument("--json", action="store_true", help="export all records as a JSON array")
     show_p.add_argument("id", help="record id")
     show_p.add_argument("--json", action="store_true", help="the record as JSON, for machines")
     show_p.add_argument(
         "--publish", action="store_true", help="publish the record again (retained) and write it to InfluxDB"
     )
-    show_p.add_argument("--html", type=Path, metavar="OUT.html", help="write the printable certificate")
+    show_p.add_argument(
+        "--html", type=Path, metavar="OUT.html", help="write the printable certificate (default: not written)"
+    )
     show_p.add_argument(
         "--lang",
         choices=LOCALES,
         help="language of the certificate (default: the site's locale; other than en, it is bilingual)",
     )
-    due_p.add_argument("--days", type=int, default=30, help="report what expires within this many days")
+    due_p.add_argument(
+        "--days",
+        type=int,
+        default=30,
+        metavar="DAYS",
+        help="also list what expires within this many days from now (default: %(default)s)",
+    )
 
 
 @dataclass(frozen=True)
@@ -354,14 +440,15 @@ def _list(args: argparse.Namespace, context: _Context) -> int:
         print(json.dumps([json.loads(r.to_json()) for r in records], indent=2, ensure_ascii=False))
         return 0
     now = datetime.now(UTC)
+    tz = context.site.hours.timezone  # what the installer's clock said, with the offset
     for r in records:
         result = f"offset {r.offset_db:+.2f} dB" if r.quantity == "noise" else f"gain {r.gain:.4f}"
         flag = "  DRIFT FLAGGED" if r.drift_flagged else ""
         print(
-            f"{r.performed_at:%Y-%m-%d %H:%M}Z  {r.sensor:<12} {r.quantity:<5}  {result:<18} "
-            f"until {r.valid_until:%Y-%m-%d}  {_status(book, r, now):<10}  {r.id}{flag}"
+            f"{r.performed_at.astimezone(tz):%Y-%m-%d %H:%M%z}  {r.sensor:<12} {r.quantity:<5}  {result:<18} "
+            f"until {r.valid_until.astimezone(tz):%Y-%m-%d}  {_status(book, r, now):<10}  {r.id}{flag}"
         )
-    print(f"{len(records)} records")
+    print(plural(len(records), "record"))
     return 0
 
 
@@ -402,6 +489,7 @@ def _due(args: argparse.Namespace, context: _Context) -> int:
     print(f"source: {source}", file=sys.stderr)
     now = datetime.now(UTC)
     horizon = now + timedelta(days=args.days)
+    tz = context.site.hours.timezone
     lines = []
     for sensor in sorted(context.site.sensors.values(), key=lambda s: s.id):
         for quantity in sensor.measures:
@@ -410,17 +498,20 @@ def _due(args: argparse.Namespace, context: _Context) -> int:
                 lines.append(f"{sensor.id:<12} {quantity:<5}  missing: never calibrated")
             elif record.valid_until <= now:
                 lines.append(
-                    f"{sensor.id:<12} {quantity:<5}  expired {record.valid_until:%Y-%m-%d}  ({record.id})"
+                    f"{sensor.id:<12} {quantity:<5}  expired {record.valid_until.astimezone(tz):%Y-%m-%d}  "
+                    f"({record.id})"
                 )
             elif record.valid_until <= horizon:
                 days = (record.valid_until - now).days
                 lines.append(
-                    f"{sensor.id:<12} {quantity:<5}  due in {days} days, {record.valid_until:%Y-%m-%d}  "
+                    f"{sensor.id:<12} {quantity:<5}  due in {plural(days, 'day')}, "
+                    f"{record.valid_until.astimezone(tz):%Y-%m-%d}  "
                     f"({record.id})"
                 )
     print("\n".join(lines) if lines else f"every sensor is calibrated for the next {args.days} days")
     if lines:
-        print(f"{len(lines)} sensor quantities need calibration within {args.days} days")
+        verb = "needs" if len(lines) == 1 else "need"
+        print(f"{plural(len(lines), 'sensor quantity')} {verb} calibration within {plural(args.days, 'day')}")
     return 0
 
 

@@ -18,6 +18,7 @@ from seatwatch.calibration import CalibrationBook, CalibrationRecord, load_recor
 from seatwatch.influxql import InfluxQLClient, InfluxQLError
 from seatwatch.line_protocol import write_v1
 from seatwatch.settings import Services
+from seatwatch.wording import plural
 
 HISTORY_FILE = "calibrations.jsonl"
 PUBLISH_TIMEOUT_S = 10.0
@@ -97,7 +98,7 @@ class RecordStore:
         try:
             book = load_records(InfluxQLClient(s.influx_url, s.influx_db, token=s.influx_token), self.site_id)
         except (InfluxQLError, ValueError) as exc:
-            source = f"local history {self.path} ({len(local)} records); InfluxDB not used: {exc}"
+            source = f"local history {self.path} ({plural(len(local), 'record')}); InfluxDB not used: {exc}"
             return CalibrationBook(local), source
         only_local = sum(book.add(record) for record in local)
         source = f"InfluxDB {s.influx_url} database {s.influx_db!r} ({len(book) - only_local} records)"

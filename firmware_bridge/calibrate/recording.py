@@ -23,6 +23,7 @@ from firmware_bridge.calibrate.supersede import describe_drift, next_record
 from seatwatch.calibration import CalibrationRecord, Instrument
 from seatwatch.line_protocol import WriteError
 from seatwatch.site import Sensor, Site
+from seatwatch.wording import site_time
 
 EXIT_REFUSED = 1
 
@@ -98,7 +99,7 @@ def keep(
         ),
         ("Uncertainty", certificate.uncertainty_words(record)),
         ("Drift", describe_drift(record)),
-        ("Record", f"{record.id}, valid until {record.valid_until:%Y-%m-%d}"),
+        ("Record", f"{record.id}, valid until {site_time(record.valid_until, site.hours.timezone)}"),
         ("History", str(store.path)),
         ("Published", published),
         ("Certificate", str(page)),

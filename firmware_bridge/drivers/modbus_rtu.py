@@ -25,7 +25,7 @@ from analysis.acoustics.levels import energy_mean
 from firmware_bridge.driver_config import DriverConfigError, check_keys, option
 from firmware_bridge.modbus_profile import Profile, load_profile
 from firmware_bridge.sensor_state import Emit, SensorState
-from firmware_bridge.serial_link import PORT_ERRORS, Backoff
+from firmware_bridge.serial_link import PORT_ERRORS, Backoff, cannot_open
 from seatwatch.contract import LUX_RANGE, NOISE_RANGE_DB, Reading
 from seatwatch.site import Sensor
 
@@ -108,8 +108,9 @@ class ModbusBus:
             except PORT_ERRORS:
                 opened = False
             if not opened:
+                reason = cannot_open(self.port, [u.state for u in self.units], "no such port or no access")
                 for unit in self.units:
-                    unit.state.set_offline(f"cannot open {self.port}")
+                    unit.state.set_offline(reason)
                 stop.wait(backoff.next())
                 continue
             backoff.reset()

@@ -2,7 +2,8 @@
 
 They exercise the bridge's real serial path (termios, partial reads, vanishing ports). A reference device
 streams one frame a second, encoded by :mod:`firmware_bridge.protocol`, just as the firmware does; a bus is a
-socat pty pair with pymodbus's RTU server on one end, whose register values are computed at each request
+pair of pseudo-terminals joined by :class:`PtyRelay` (what ``socat pty pty`` does, without needing socat) with
+pymodbus's RTU server on one end, whose register values are computed at each request
 from the same :mod:`firmware_bridge.modbus_profile` the bridge decodes with. A removed transmitter stays
 silent (the bridge sees timeouts), as on a real bus.
 """
@@ -14,8 +15,7 @@ import contextlib
 import functools
 import math
 import os
-import shutil
-import subprocess
+import select
 import threading
 import time
 import tty
@@ -99,8 +99,63 @@ class ReferenceDevice:
                 next_second = math.floor(time.time()) + 1
 
 
+class PtyRelay:
+    """Two pseudo-terminals wired back to back, like a null-modem cable: bytes written to one come out of the
+    other. The bridge opens one end and pymodbus's server the other; a relay thread copies between the
+    master sides. This is the one thing the simulator used socat for, so a fresh machine needs no socat.
+    """
+
+    def __init__(self, path: Path, server_path: Path) -> None:
+        self.path = path
+        self.server_path = server_path
+        self._fds: list[int] = []
+        self._wake_r, self._wake_w = -1, -1
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        masters = []
+        for link_path in (self.path, self.server_path):
+            master, slave = os.openpty()
+            tty.setraw(slave)  # raw bytes both ways: Modbus frames are binary
+            os.set_blocking(master, False)
+            self._fds += [master, slave]
+            masters.append(master)
+            link(link_path, os.ttyname(slave))
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(
+            target=self._copy, args=tuple(masters), name=f"pty relay {self.path}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread:
+            os.write(self._wake_w, b"x")
+            self._thread.join(timeout=5)
+        for link_path in (self.path, self.server_path):
+            link_path.unlink(missing_ok=True)
+        for fd in (*self._fds, self._wake_r, self._wake_w):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._fds, self._wake_r, self._wake_w = [], -1, -1
+
+    def _copy(self, a: int, b: int) -> None:
+        other = {a: b, b: a}
+        while True:
+            ready, _, _ = select.select([a, b, self._wake_r], [], [])
+            if self._wake_r in ready:
+                return
+            for fd in ready:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:  # EIO while nobody holds the slave open: nothing to carry
+                    continue
+                with contextlib.suppress(OSError):  # a full line drops bytes, as a UART would
+                    os.write(other[fd], data)
+
+
 class ModbusBusSim:
-    """Modbus RTU transmitters sharing one serial line: socat pty pair + pymodbus RTU server.
+    """Modbus RTU transmitters sharing one serial line: a :class:`PtyRelay` + pymodbus RTU server.
 
     ``units`` maps a Modbus address to (sensor id, profile); ``value_of(sensor_id)`` gives the instantaneous
     value at the moment of the request (None: the device is unplugged and does not answer).
@@ -119,26 +174,13 @@ class ModbusBusSim:
         self.baud = baud
         self.units = units
         self.value_of = value_of
-        self._socat: subprocess.Popen[bytes] | None = None
+        self._relay = PtyRelay(path, server_path)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: ModbusSerialServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if shutil.which("socat") is None:
-            raise RuntimeError("socat is needed to simulate an RS-485 bus (apt-get install socat)")
-        for p in (self.path, self.server_path):
-            p.unlink(missing_ok=True)
-        self._socat = subprocess.Popen(
-            ["socat", f"pty,raw,echo=0,link={self.path}", f"pty,raw,echo=0,link={self.server_path}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while not (self.path.exists() and self.server_path.exists()):
-            if time.monotonic() > deadline or self._socat.poll() is not None:
-                raise RuntimeError(f"socat did not create the pty pair {self.path}")
-            time.sleep(0.02)
+        self._relay.start()
         ready = threading.Event()
         self._thread = threading.Thread(
             target=self._serve, args=(ready,), name=f"sim bus {self.path}", daemon=True
@@ -151,10 +193,7 @@ class ModbusBusSim:
             asyncio.run_coroutine_threadsafe(self._server.shutdown(), self._loop).result(timeout=5)
         if self._thread:
             self._thread.join(timeout=5)
-        if self._socat:
-            self._socat.terminate()
-            self._socat.wait()
-        self.path.unlink(missing_ok=True)
+        self._relay.stop()
 
     def _serve(self, ready: threading.Event) -> None:
         async def serve() -> None:

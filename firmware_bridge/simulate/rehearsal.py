@@ -103,11 +103,26 @@ _OPTIONS = (
         "--calibrator",
         calibrator_option,
         "SENSOR:DB[@HZ]",
-        "a sound calibrator on the sensor (default 1000 Hz)",
+        "a sound calibrator on the sensor (repeatable; frequency default: 1000 Hz; default: none)",
     ),
-    ("--lamp", lamp_option, "SENSOR:LX", "a lamp on the sensor"),
-    ("--noise-bias", noise_bias_option, "SENSOR:DB", "the sensor reads this many dB high"),
-    ("--light-bias", light_bias_option, "SENSOR:GAIN", "the sensor reads lux × GAIN"),
+    (
+        "--lamp",
+        lamp_option,
+        "SENSOR:LX",
+        "a lamp on the sensor (repeatable; default: none, the office's light)",
+    ),
+    (
+        "--noise-bias",
+        noise_bias_option,
+        "SENSOR:DB",
+        "the sensor reads this many dB high (repeatable; default: 0)",
+    ),
+    (
+        "--light-bias",
+        light_bias_option,
+        "SENSOR:GAIN",
+        "the sensor reads lux × GAIN (repeatable; default: 1)",
+    ),
 )
 
 

@@ -46,6 +46,7 @@ from seatwatch.influxql import InfluxQLClient, InfluxQLError, quote_ident
 from seatwatch.local_servers import Influxd, Mosquitto
 from seatwatch.settings import Services, load_services
 from seatwatch.site import Site
+from seatwatch.wording import plural
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -60,6 +61,16 @@ class DemoFailed(RuntimeError):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Start Mosquitto and InfluxDB on 127.0.0.1 in a temporary folder, simulate the example floor, "
+        "run the real ingest, bridges, analysis and report, and export the dashboards. Ctrl-C stops "
+        "everything it started."
+    )
+    parser.epilog = (
+        "examples:\n  seatwatch demo\n"
+        "  seatwatch demo --keep-running        # explore live data until Ctrl-C\n"
+        "  SEATWATCH_MQTT_URL=mqtt://broker:1883 seatwatch demo   # use your broker, start none"
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -72,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=EXAMPLE_SITE,
         metavar="SITE.toml",
-        help="the site to simulate (default: the 48-seat examples/site.toml)",
+        help="the site to simulate (default: examples/site.toml, the 48-seat floor shipped with seatwatch)",
     )
     parser.add_argument(
         "--keep-running", action="store_true", help="leave live data flowing at the end until Ctrl-C"
@@ -101,12 +112,7 @@ def _bad_arguments(args: argparse.Namespace) -> list[str]:
     if args.live < 0:
         problems.append(f"--live {args.live}: must not be negative")
     if not args.site.is_file():
-        hint = (
-            " (the example ships with a source checkout: bash scripts/quickstart.sh)"
-            if (args.site == EXAMPLE_SITE)
-            else ""
-        )
-        problems.append(f"--site {args.site}: no such file{hint}")
+        problems.append(f"--site {args.site}: no such file")
     return problems
 
 
@@ -166,6 +172,7 @@ class Demo:
         self.stack = ExitStack()
         self.stack.callback(shutil.rmtree, self.work, ignore_errors=True)
         self.children = Children(self.out / "logs", env)
+        self.started_none = False  # set by start_servers: True if every server was the user's
 
     def stop(self) -> None:
         self.children.stop_all()
@@ -190,12 +197,14 @@ class Demo:
 
     def start_servers(self) -> tuple[str, str]:
         urls = []
+        self.started_none = True
         for server, kind in ((prerequisites.MOSQUITTO, Mosquitto), (prerequisites.INFLUXD, Influxd)):
             url = server.configured_url(self.env)
             if url:
                 say(1, f"{server.what}: using {_without_credentials(url)} ({server.env_var})")
             else:
                 process = kind(self.work / server.binary)
+                self.started_none = False
                 self.stack.callback(process.stop)
                 process.start()
                 url = process.url
@@ -220,8 +229,8 @@ class Demo:
         client.command(f"CREATE DATABASE {quote_ident(services.influx_db)}")
         say(
             2,
-            f"site {site.id!r}: {len(site.seats)} seats, {len(site.sensors)} sensors on "
-            f"{len(site.bridges)} bridges; demo site file {target}",
+            f"site {site.id!r}: {plural(len(site.seats), 'seat')}, {plural(len(site.sensors), 'sensor')} on "
+            f"{plural(len(site.bridges), 'bridge')}; demo site file {target}",
         )
         return site, services
 
@@ -237,7 +246,8 @@ class Demo:
         skipped = sorted(set(site.sensors) - {r.sensor for r in records})
         say(
             3,
-            f"calibration: {len(records)} records published (retained), as `seatwatch calibrate` does; "
+            f"calibration: {plural(len(records), 'record')} published (retained), "
+            "as `seatwatch calibrate` does; "
             f"left uncalibrated on purpose: {', '.join(skipped) or 'none'}",
         )
 
@@ -311,7 +321,16 @@ class Demo:
             raise DemoFailed(f"seatwatch analyze failed (exit {code}):\n{output.strip()}")
         say(7, f"analysis: {output.strip().splitlines()[-1] if output.strip() else 'done'}")
         report_dir = self.out / "report"
-        code, output = self.children.run("report", "report", *period, "--out", str(report_dir))
+        lacking = prerequisites.missing_for_pdf()
+        if lacking:
+            say(
+                None,
+                "report.pdf is skipped: it needs "
+                + ", ".join(p.what for p in lacking)
+                + f" (Debian: apt-get install {' '.join(p.apt_package for p in lacking)})",
+            )
+        no_pdf = ["--no-pdf"] if lacking else []
+        code, output = self.children.run("report", "report", *period, "--out", str(report_dir), *no_pdf)
         if code != 0:
             raise DemoFailed(f"seatwatch report failed (exit {code}):\n{output.strip()}")
         return report_dir
@@ -336,25 +355,35 @@ class Demo:
             "",
             f"Done. Compliance report for {site.name} on {day}:",
             f"  open   {report / 'report.html'}",
-            f"  also   {report / 'report.json'}  and  {report / 'seats.csv'}",
+            "  also   "
+            + "  ".join(
+                str(report / name)
+                for name in ("report.pdf", "report.json", "seats.csv", "zones.csv")
+                if (report / name).exists()
+            ),
         ]
         if summary:
             lines.append(f"  seats  {summary}")
-        lines += [
-            f"  data   InfluxDB {influx}, database {services.influx_db!r}; try:",
-            f"         curl -sG {influx}/query --data-urlencode db={services.influx_db} "
-            "--data-urlencode 'q=SELECT 10*log10(sum(exposure)/sum(dur)) FROM noise GROUP BY seat'",
-        ]
+        # The servers the demo started stop with it: offer their addresses only while they still answer.
+        servers_stay = self.args.keep_running or self.started_none
+        if servers_stay:
+            lines += [
+                f"  data   InfluxDB {influx}, database {services.influx_db!r}; try:",
+                f"         curl -sG {influx}/query --data-urlencode db={services.influx_db} "
+                "--data-urlencode 'q=SELECT 10*log10(sum(exposure)/sum(dur)) FROM noise GROUP BY seat'",
+            ]
         if dashboards:
+            source = f"InfluxDB, InfluxQL, {influx}, database {services.influx_db}" if servers_stay else ""
             lines.append(
-                f"  Grafana {dashboards}: dashboards/ to import, or provisioning/ for a Grafana you run "
-                f"(data source: InfluxDB, InfluxQL, {influx}, database {services.influx_db})"
+                f"  Grafana {dashboards}: dashboards/ to import, or provisioning/ for a Grafana you run"
+                + (f" (data source: {source})" if source else "")
             )
         lines.append(f"  logs   {self.out / 'logs'}")
-        if not self.args.keep_running:
+        if not servers_stay:
             lines.append(
                 "The demo's servers, ingest and bridges stop now (their data was in a temporary folder); "
-                "the report stays. Run with --keep-running to explore the live data."
+                "the report stays. To query the data or point Grafana at it, run "
+                "`seatwatch demo --keep-running`: it prints the addresses and keeps them up until Ctrl-C."
             )
         print("\n".join(lines), flush=True)
 
@@ -466,4 +495,4 @@ def _verdicts(report_json: Path) -> str:
     for seat in seats:
         verdict = seat.get("verdict", "?") if isinstance(seat, dict) else "?"
         counts[verdict] = counts.get(verdict, 0) + 1
-    return f"{len(seats)} seats: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+    return f"{plural(len(seats), 'seat')}: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))

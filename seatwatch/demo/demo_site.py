@@ -13,20 +13,21 @@ import json
 import re
 from pathlib import Path
 
+from firmware_bridge.simulate.site_copy import rewrite_ports
 from seatwatch.site import Site
 from seatwatch.site_file import load_site
 
-# Where the example site lives in a source checkout (`pip install -e .`, as scripts/quickstart.sh does).
-EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "examples" / "site.toml"
+# examples/site.toml, shipped as package data (this is a symlink to it in the source tree, a copy in a
+# wheel), so `seatwatch demo` works from any folder after a plain `pip install .`.
+EXAMPLE_SITE = Path(__file__).resolve().parent / "example_site.toml"
 
 _SERVICES_TABLE = re.compile(r"^\[services\][^\[]*", re.MULTILINE)
-_DEV_PORT = re.compile(r'(port\s*=\s*")/dev/')
 
 
 def write_demo_site(source: Path, target: Path, dev_dir: Path, services: dict[str, str]) -> Site:
     """Write the demo copy of ``source`` to ``target`` and return it loaded (and so validated)."""
     text = source.read_text(encoding="utf-8")
-    text = _DEV_PORT.sub(lambda m: f"{m.group(1)}{dev_dir}/", text)
+    text = rewrite_ports(text, lambda port: f"{dev_dir}/{port[5:]}" if port.startswith("/dev/") else None)
     text = _SERVICES_TABLE.sub("", text)
     # json.dumps writes a valid TOML basic string for any path or URL.
     table = "\n".join(f"{key} = {json.dumps(value)}" for key, value in services.items())

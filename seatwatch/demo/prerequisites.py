@@ -1,16 +1,26 @@
 """Which servers the demo must start, and exactly how to get the ones that are missing.
 
 The demo uses a real Mosquitto and a real InfluxDB (no stand-ins: the pure-Python broker amqtt lacks
-MQTT v5 and shared subscriptions, which ingest relies on — ../shared/DEPENDENCIES.md). A server the user
-configured (SEATWATCH_MQTT_URL / SEATWATCH_INFLUX_URL) is used as it is; one that is neither configured
-nor installed stops the demo before anything starts, with the command that installs it.
+MQTT v5 and shared subscriptions, which ingest relies on). A server the user configured
+(SEATWATCH_MQTT_URL / SEATWATCH_INFLUX_URL) is used as it is; one that is neither configured nor installed
+stops the demo before anything starts, with the command that installs it. The report's PDF needs Pango
+and a font with Chinese glyphs (WeasyPrint, analysis/report/pdf.py); without them the demo still runs and
+skips report.pdf, saying what to install. Nothing else outside Python is needed (the simulator's RS-485
+buses are pseudo-terminal pairs joined in Python, not socat).
+
+This is the one list of what the demo needs: scripts/quickstart.sh installs exactly the packages
+``python3 -m seatwatch.demo.prerequisites --missing`` prints, and .ci/run installs them plus the tests'
+own tools. So this module uses the standard library only: it runs before any virtual environment exists.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from ctypes.util import find_library
 from dataclasses import dataclass
 
 # Debian puts mosquitto in /usr/sbin, which an ordinary user's PATH often lacks.
@@ -48,9 +58,41 @@ INFLUXD = Server(
 )
 
 
+SERVERS = (MOSQUITTO, INFLUXD)
+
+
 def missing(env: Mapping[str, str]) -> list[Server]:
     """Servers that are neither configured by URL nor installed."""
-    return [s for s in (MOSQUITTO, INFLUXD) if not s.configured_url(env) and not s.binary_path()]
+    return [s for s in SERVERS if not s.configured_url(env) and not s.binary_path()]
+
+
+def _has_chinese_font() -> bool:
+    if shutil.which("fc-list") is None:
+        return False
+    listed = subprocess.run(["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, check=False)
+    return bool(listed.stdout.strip())
+
+
+@dataclass(frozen=True)
+class Package:
+    """A Debian package report.pdf needs, and how to tell it is installed."""
+
+    apt_package: str
+    what: str
+    present: Callable[[], bool]
+
+
+PDF_PACKAGES = (
+    Package("libpango-1.0-0", "Pango, which WeasyPrint draws with", lambda: bool(find_library("pango-1.0"))),
+    Package("libpangoft2-1.0-0", "Pango's FreeType backend", lambda: bool(find_library("pangoft2-1.0"))),
+    Package("fontconfig", "fc-list, to find a Chinese font", lambda: shutil.which("fc-list") is not None),
+    Package("fonts-noto-cjk", "a font with Chinese glyphs for the zh-CN report", _has_chinese_font),
+)
+
+
+def missing_for_pdf() -> list[Package]:
+    """What report.pdf needs and this machine lacks (empty: the demo writes the PDF)."""
+    return [p for p in PDF_PACKAGES if not p.present()]
 
 
 def how_to_get(servers: list[Server]) -> str:
@@ -69,3 +111,20 @@ def how_to_get(servers: list[Server]) -> str:
         + " (it then starts none)."
     )
     return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """``--missing``: the Debian packages to install (one a line); ``--all``: every package of the list."""
+    if argv not in (["--missing"], ["--all"]):
+        print("usage: python3 -m seatwatch.demo.prerequisites --missing | --all", file=sys.stderr)
+        return 2
+    wanted: list[Server | Package] = [*SERVERS, *PDF_PACKAGES]
+    if argv == ["--missing"]:
+        wanted = [*missing(os.environ), *missing_for_pdf()]
+    for item in wanted:  # nothing at all when nothing is missing: the shell reads one package a line
+        print(item.apt_package)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
