@@ -152,7 +152,7 @@ def _child(task: str, site_path: str, now_iso: str, out: Any) -> None:
         write_report(report_document(a), Path(site_path).parent / "report")
         done: Any = a.source
     else:
-        done = ac._tick(inputs, timedelta(hours=1), int(task), None, datetime.fromisoformat(now_iso))
+        done = ac.service_run(inputs, timedelta(hours=1), int(task), None, datetime.fromisoformat(now_iso))
     seconds = time.perf_counter() - began
     out.put((seconds, peak_mb(), done))
 

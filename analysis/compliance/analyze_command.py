@@ -99,7 +99,9 @@ def windows_touching(
     return out
 
 
-def _tick(inputs: Inputs, every: timedelta, done: int, min_coverage: float | None, now: datetime) -> int:
+def service_run(
+    inputs: Inputs, every: timedelta, done: int, min_coverage: float | None, now: datetime
+) -> int:
     """One service run at ``now``: upkeep, then the windows that ended or changed; returns the new done."""
     due = [n for n, _, _ in windows_due(inputs.start, inputs.end, every, done, now - SETTLE)]
     kept = upkeep(inputs.site, inputs.profile, inputs.client, _writer(inputs), inputs.start, now)
@@ -116,7 +118,7 @@ def _serve(inputs: Inputs, every: timedelta, min_coverage: float | None) -> None
     done = 0
     while True:
         try:
-            done = _tick(inputs, every, done, min_coverage, datetime.now(UTC))
+            done = service_run(inputs, every, done, min_coverage, datetime.now(UTC))
         except (InfluxQLError, WriteError) as exc:
             # A service outlives a database outage: try again in a minute.
             print(f"seatwatch analyze: {exc}; retrying in 60 s", file=sys.stderr)
