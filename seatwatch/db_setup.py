@@ -3,11 +3,13 @@
 One idempotent command instead of statements copied from a page: the demo, the deploy guide and the
 tests all run it, so what they use is what production gets. It creates the database and makes
 ``seatwatch`` its default retention policy with the duration asked for (``--keep``, forever unless told)
-and a shard duration (``--shard-duration``, 7 days: at one reading per sensor per second, a 2,000-seat
-floor's week is one shard of a few GB, and a retention policy drops whole shards). Run again with other
-values, it alters the policy in place; run again with the same, it changes nothing. No continuous
-queries: the rollups are written by the analysis itself (docs/compliance.md). InfluxDB 2.x and 3.x have
-no InfluxQL ``CREATE DATABASE``; there, create the bucket (and a DBRP mapping on 2.x) with their own tools.
+and a shard duration (``--shard-duration``, 7 days: a retention policy drops whole shards, and a week of
+a large floor at one reading per sensor per second is a shard of a few GB). Run again, it alters only
+what is asked and differs (so a timer or a script may run it without undoing an operator's choice);
+with nothing to change, it changes nothing. It needs an InfluxDB user allowed to create databases. No
+continuous queries: the rollups are written by the analysis itself (docs/compliance.md). InfluxDB 2.x and
+3.x have no InfluxQL ``CREATE DATABASE``; there, create the bucket (and a DBRP mapping on 2.x) with their
+own tools.
 """
 
 from __future__ import annotations
@@ -51,33 +53,41 @@ def _shown_hours(text: str) -> int:
     return int(m.group(1)) if m else 0
 
 
-def setup_database(client: InfluxQLClient, keep: str = "INF", shard: str = "7d") -> Setup:
-    """Create the database and its default policy, or alter the policy to ``keep``/``shard``."""
-    keep_h, shard_h = _hours(keep), _hours(shard)
+def setup_database(client: InfluxQLClient, keep: str | None = None, shard: str | None = None) -> Setup:
+    """Create the database and its default policy (forever, 7-day shards unless ``keep``/``shard`` say
+    otherwise), or alter an existing policy to the values given — and only to those."""
     db = quote_ident(client.database)
     client.command(f"CREATE DATABASE {db}")  # a no-op when it exists
     policies = {
         row["name"]: row for s in client.query(f"SHOW RETENTION POLICIES ON {db}") for row in s.rows()
     }
-    clause = f"DURATION {keep} REPLICATION 1 SHARD DURATION {shard_h}h DEFAULT"
     current = policies.get(POLICY)
     if current is None:
-        client.command(f"CREATE RETENTION POLICY {quote_ident(POLICY)} ON {db} {clause}")
+        client.command(
+            f"CREATE RETENTION POLICY {quote_ident(POLICY)} ON {db} DURATION {keep or 'INF'} REPLICATION 1 "
+            f"SHARD DURATION {_hours(shard or '7d')}h DEFAULT"
+        )
         return Setup(created_policy=True, altered_policy=False)
-    same = (
-        _shown_hours(current["duration"]) == keep_h
-        and _shown_hours(current["shardGroupDuration"]) == shard_h
-        and current["default"]
-    )
-    if not same:
-        client.command(f"ALTER RETENTION POLICY {quote_ident(POLICY)} ON {db} {clause}")
-    return Setup(created_policy=False, altered_policy=not same)
+    changes = []
+    if keep is not None and _shown_hours(current["duration"]) != _hours(keep):
+        changes.append(f"DURATION {keep}")
+    if shard is not None and _shown_hours(current["shardGroupDuration"]) != _hours(shard):
+        changes.append(f"SHARD DURATION {_hours(shard)}h")
+    if not current["default"]:
+        changes.append("DEFAULT")
+    if changes:
+        client.command(f"ALTER RETENTION POLICY {quote_ident(POLICY)} ON {db} {' '.join(changes)}")
+    return Setup(created_policy=False, altered_policy=bool(changes))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file (its [services])")
-    parser.add_argument("--keep", default="INF", help="how long to keep data: 400d, 52w or INF (default)")
-    parser.add_argument("--shard-duration", default="7d", help="shard group duration (default 7d)")
+    parser.add_argument(
+        "--keep", help="how long to keep data: 400d, 52w or INF (new policy: INF; existing: unchanged)"
+    )
+    parser.add_argument(
+        "--shard-duration", help="shard group duration, e.g. 1d (new policy: 7d; existing: unchanged)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         site = load_site(args.site)
         services = load_services(site.services, base=Path(args.site).resolve().parent, site=site.id)
         for duration in (args.keep, args.shard_duration):
-            _hours(duration)  # a bad duration is a usage error before anything is touched
+            if duration is not None:
+                _hours(duration)  # a bad duration is a usage error before anything is touched
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"seatwatch setup-db: {problem}", file=sys.stderr)
@@ -103,7 +114,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     what = "created" if done.created_policy else "altered" if done.altered_policy else "unchanged"
     print(
-        f"database {services.influx_db!r} at {services.influx_url}: ready; retention policy {POLICY!r} "
-        f"(keep {args.keep}, shards {args.shard_duration}) {what}"
+        f"database {services.influx_db!r} at {services.influx_url}: ready; retention policy {POLICY!r} {what}"
     )
     return 0

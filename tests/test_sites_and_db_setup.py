@@ -63,6 +63,9 @@ def test_setup_db_creates_then_leaves_then_alters_the_policy(
         assert "altered" in capsys.readouterr().out
         altered = policies(client)["seatwatch"]
         assert (altered["duration"], altered["shardGroupDuration"]) == ("9600h0m0s", "24h0m0s")
+        assert main(["setup-db", "--site", str(site)]) == 0  # no options: an operator's choice stays
+        assert "unchanged" in capsys.readouterr().out
+        assert policies(client)["seatwatch"] == altered
         assert main(["setup-db", "--site", str(site), "--keep", "400 days"]) == 2
         assert "'400 days' is not a duration" in capsys.readouterr().err
     finally:
