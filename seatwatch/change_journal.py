@@ -16,7 +16,9 @@ later, so a crash cannot leave readings without their mark.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
+from typing import Protocol
 
 from seatwatch.influxql import InfluxQLClient, quote_string
 from seatwatch.line_protocol import line
@@ -26,31 +28,22 @@ READINGS = ("noise,", "light,")  # the measurements whose changes analysis follo
 HOUR_NS = 3600 * 10**9
 
 
-def _site_tag(head: str) -> str | None:
-    """The ``site`` tag value of a line's series key (tags are escaped; site ids never hold , = or space)."""
-    at = head.find(",site=")
-    if at < 0:
-        return None
-    rest = head[at + 6 :]
-    end = len(rest)
-    for stop in (",", " "):
-        i = rest.find(stop)
-        if 0 <= i < end:
-            end = i
-    return rest[:end]
-
-
 def touched_hours(lines: Iterable[str]) -> dict[str, set[int]]:
-    """Per site, the UTC hour starts (ns) that ``noise`` and ``light`` lines fall in."""
+    """Per site, the UTC hour starts (ns) that ``noise`` and ``light`` lines fall in.
+
+    The ``site`` tag is the first ``,site=`` of a line (tags precede fields, and an escaped tag value
+    cannot hold it); site ids never hold ``,``, ``=`` or spaces."""
     out: dict[str, set[int]] = {}
     for text in lines:
         if not text.startswith(READINGS):
             continue
-        head, _, ts = text.rpartition(" ")
-        site = _site_tag(head.split(" ", 1)[0])
-        if site is None or not ts.isdigit():
+        at = text.find(",site=") + 6
+        ts = text[text.rfind(" ") + 1 :]
+        if at < 6 or not ts.isdigit():
             continue
-        out.setdefault(site, set()).add(int(ts) // HOUR_NS * HOUR_NS)
+        comma, space = text.find(",", at), text.find(" ", at)
+        end = space if comma < 0 or space < comma else comma
+        out.setdefault(text[at:end], set()).add(int(ts) // HOUR_NS * HOUR_NS)
     return out
 
 
@@ -61,6 +54,31 @@ def change_lines(lines: Iterable[str], written_ns: int) -> list[str]:
         for site, hours in sorted(touched_hours(lines).items())
         for hour in sorted(hours)
     ]
+
+
+class _Writer(Protocol):
+    def write(self, lines: list[str]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class JournalWriter:
+    """Any ingest writer (``write(lines)``, ``close()``), its bodies carrying their journal points.
+
+    Ingest wraps its writer in one of these, so fresh batches and spool replays alike are journaled at
+    the moment they are written (``ingest/command.py``: ``JournalWriter(make_writer(services, api))``)."""
+
+    def __init__(self, writer: _Writer) -> None:
+        self.writer = writer
+
+    def __repr__(self) -> str:
+        return f"JournalWriter({self.writer!r})"
+
+    def write(self, lines: list[str]) -> None:
+        self.writer.write([*lines, *change_lines(lines, time.time_ns())])
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 def changed_hours(client: InfluxQLClient, site: str, since_ns: int) -> dict[int, int]:

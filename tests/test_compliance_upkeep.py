@@ -4,7 +4,6 @@ the same figures as the readings."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,8 @@ from analysis.compliance.engine import Assessment, assess
 from analysis.compliance.inputs import Inputs
 from analysis.compliance.upkeep import hour_spans
 from analysis.rules.profile import load_profile
-from seatwatch.change_journal import change_lines, touched_hours
+from ingest.writers.v1_http import V1HttpWriter
+from seatwatch.change_journal import JournalWriter, change_lines, touched_hours
 from seatwatch.influxql import InfluxQLClient
 from seatwatch.site_file import load_site
 from tests.compliance_data import SiteSpec, calibration_line, light_lines, noise_lines, write
@@ -62,8 +62,10 @@ def loud(t: datetime) -> float | None:
 
 
 def store(url: str, db: str, lines: list[str]) -> None:
-    """Write readings with their change-journal points, as ingest writes a body."""
-    write(url, db, lines + change_lines(lines, time.time_ns()))
+    """Write readings in 5,000-line bodies through the writer ingest uses, journaled."""
+    writer = JournalWriter(V1HttpWriter(url, db, None))
+    for i in range(0, len(lines), 5000):
+        writer.write(lines[i : i + 5000])
 
 
 def readings(
@@ -165,3 +167,21 @@ def test_windows_touching_a_span() -> None:
     assert windows_touching(start, start + timedelta(days=1), EVERY, 100, hour) == set(range(7, 31))
     assert windows_touching(start, start + timedelta(days=1), EVERY, 10, hour) == set(range(7, 10))
     assert windows_touching(start, start + timedelta(days=1), timedelta(days=1), 5, hour) == {1}
+
+
+def test_journal_names_each_site_hour_a_body_touches() -> None:
+    hour = 3600 * 10**9
+    t0 = 1_772_380_800 * 10**9  # a whole UTC hour
+    lines = [
+        f"noise,sensor=s1,site=east,seat=A,zone=z laeq=50.0,dur=1.0 {t0 + hour - 1}",
+        f"light,sensor=s1,site=east,seat=A,zone=z lux=400.0 {t0 + hour}",
+        f"noise,seat=B,site=west laeq=50.0,dur=1.0 {t0 + 5 * hour + 7}",
+        f'rejects,reason=bad,site=east detail="x" {t0 + 9 * hour}',  # not a reading: not journaled
+        f'calibration,quantity=noise,sensor=s1,site=east id="c" {t0 + 9 * hour}',
+    ]
+    assert touched_hours(lines) == {"east": {t0, t0 + hour}, "west": {t0 + 5 * hour}}
+    assert change_lines(lines, 42) == [
+        f"seat_changes,site=east written=42i {t0}",
+        f"seat_changes,site=east written=42i {t0 + hour}",
+        f"seat_changes,site=west written=42i {t0 + 5 * hour}",
+    ]
