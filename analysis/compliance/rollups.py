@@ -199,13 +199,14 @@ def rollup_stats(
             )
         for required in requirements.get(name, []):
             below: dict[str, tuple[float, set[int]]] = {}
-            q = (
-                f'SELECT "lux_dur", "lh" FROM "{MEASUREMENT}" WHERE {where}{_hours_filter(name)} '
-                f'AND "lux" < {float(required)!r} GROUP BY "seat"'
-            )
-            for series in client.query(q):
-                seconds = sum(r[1] or 0.0 for r in series.values)
-                below[series.tags["seat"]] = (seconds, {int(r[2]) for r in series.values if r[2] is not None})
+            dark = f'FROM "{MEASUREMENT}" WHERE {where}{_hours_filter(name)} AND "lux" < {float(required)!r}'
+            # Aggregated in the database (a sum and at most 24 distinct clock hours per seat), so a dark
+            # month is not one row per bucket in memory.
+            for series in client.query(f'SELECT sum("lux_dur") {dark} GROUP BY "seat"'):
+                below[series.tags["seat"]] = (float(series.values[0][1] or 0.0), set())
+            for series in client.query(f'SELECT distinct("lh") {dark} GROUP BY "seat"'):
+                seconds, _ = below.get(series.tags["seat"], (0.0, set()))
+                below[series.tags["seat"]] = (seconds, {int(r[1]) for r in series.values if r[1] is not None})
             for seat, stats in out.items():
                 if name in stats:
                     seconds, hours = below.get(seat, (0.0, set()))
