@@ -154,7 +154,8 @@ def upkeep(
 ) -> Upkept:
     """Roll up what is new or changed for ``site``; the first run rolls up everything from ``since``."""
     bucket = day_bucket(site, profile, now)
-    _, wins = windows(site, profile, hours_names(site, profile), since, since + HOUR, bucket)
+    hour = _floor(now, 60)  # any whole UTC hour gives the key: it depends on the calendar, not the span
+    _, wins = windows(site, profile, hours_names(site, profile), hour, hour + HOUR, bucket)
     key = calendar_key(site, profile, wins, bucket)
     through = _floor(now - SETTLE, bucket)
     mark = read_watermark(client, site.id, key)
