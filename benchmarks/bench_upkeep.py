@@ -1,22 +1,24 @@
 """Benchmark: the hourly analysis service on 1-second data — upkeep, late data, the monthly report, storage.
 
-Usage: python benchmarks/bench_upkeep.py [--seats 200,500] [--url URL --data-dir DIR]
+Usage: python benchmarks/bench_upkeep.py [--seats 200,500] [--hours 24] [--url URL --data-dir DIR]
 
-Bridges send one reading per sensor per second. For each seat count N this writes N seats × one day of
-1 Hz noise and light readings (172,800 points per seat, as ingest writes them, each 5,000-line /write body
-with its change-journal points, seatwatch/change_journal.py) into its own database, and measures the
-service ``seatwatch analyze --from D-23h --to D+1h --every 1h`` (a rolling 24-hour verdict every hour):
+Bridges send one reading per sensor per second. For each seat count N this writes N seats × ``--hours``
+(default: the whole day) of 1 Hz noise and light readings (7,200 points per seat-hour, as ingest writes
+them, each 5,000-line /write body with its change-journal points, seatwatch/change_journal.py) into its
+own database, and measures the service ``seatwatch analyze --from D-23h --to D+1h --every 1h`` (a rolling
+24-hour verdict every hour):
 
-- the first run (catch-up): roll up hours 00–23 of the day, judge the 23 windows that have ended;
+- the first run (catch-up): roll up the day's hours up to 23:00, judge the 23 windows that have ended;
+  with fewer than 24 hours of readings, the earlier hours then get copies of the rolled-up ones so that
+  every window judged afterwards holds 24 hours of rollups;
 - (a) the hourly upkeep after one new hour: hour 23 written, then one run (roll up that hour, judge the
   window that just ended);
-- (b) the upkeep after late data: every seat's readings of 10:00–11:00 sent again (an outbox replay), then
-  one run (roll up that hour from the journal, judge again the 14 windows it belongs to);
+- (b) the upkeep after late data: every seat's readings of 10:00–11:00 arrive (an outbox replay), then
+  one run (roll up that hour, found through the journal; judge again the 14 windows holding it);
 - (c) the monthly report from rollups: the day's rollups copied to 29 more days (same points, shifted),
   then a 30-day report (assess + report.json, seats.csv, report.html);
-- (d) storage per seat-day: ``du`` of the database's shard and WAL folders after writing, and again after
-  influxd has compacted (its cold-cache snapshot after 10 minutes idle is not waited for: the figure after
-  a 60 s pause says which it was);
+- (d) storage per seat-day: ``du`` of the database's shard and WAL folders 60 s after writing (before
+  influxd's cold-cache compaction), scaled from the hours written to 24;
 - (e) peak memory: each of (a)–(c) runs in a fresh process (spawn) and reports its own peak RSS
   (``VmHWM``).
 
@@ -169,18 +171,25 @@ def measured(task: str, site_path: Path, now: datetime) -> tuple[float, float, A
     return seconds, peak, result, load
 
 
-def copy_rollups(client: InfluxQLClient, url: str, db: str, site: str, days: int) -> int:
-    """Copy the day's seat_rollup and seat_rollup_state points to the next ``days`` days; returns points."""
-    a, b = int(DAY.timestamp()) * 10**9, int((DAY + timedelta(days=1)).timestamp()) * 10**9
+def copy_rollups(
+    client: InfluxQLClient,
+    url: str,
+    db: str,
+    site: str,
+    source: tuple[datetime, datetime],
+    offsets: list[timedelta],
+) -> int:
+    """Copy the seat_rollup and seat_rollup_state points of ``source`` shifted by each offset; returns
+    points written."""
+    a, b = (int(t.timestamp()) * 10**9 for t in source)
     copied = 0
-    for measurement, tag_keys in (
+    tag_sets = (
         ("seat_rollup", ("calendar", "hours", "seat", "site")),
         ("seat_rollup_state", ("calendar", "site")),
-    ):
-        for series in client.query(
-            f'SELECT * FROM "{measurement}" WHERE "site" = \'{site}\' AND time >= {a} AND time < {b}',
-            epoch="ns",
-        ):
+    )
+    for measurement, tag_keys in tag_sets:
+        where = f"\"site\" = '{site}' AND time >= {a} AND time < {b}"
+        for series in client.query(f'SELECT * FROM "{measurement}" WHERE {where}', epoch="ns"):
             cols = series.columns
             lines = []
             for row in series.values:
@@ -190,8 +199,10 @@ def copy_rollups(client: InfluxQLClient, url: str, db: str, site: str, days: int
                     for c, v in zip(cols, row, strict=True)
                     if c not in tag_keys and c != "time" and v is not None
                 )
-                for d in range(1, days + 1):
-                    lines.append(f"{measurement},{tags} {fields} {row[0] + d * 86400 * 10**9}")
+                lines += [
+                    f"{measurement},{tags} {fields} {row[0] + int(d.total_seconds()) * 10**9}"
+                    for d in offsets
+                ]
             write(url, db, lines)
             copied += len(lines)
     return copied
@@ -210,22 +221,20 @@ def du_mb(data_dir: Path, db: str) -> float:
     return total / 1e6
 
 
-def run_one(url: str, data_dir: Path, folder: Path, seats: int) -> dict[str, float]:
+def run_one(url: str, data_dir: Path, folder: Path, seats: int, hours: int) -> dict[str, float]:
     db = f"bench_upkeep_{seats}"
     client = InfluxQLClient(url, db, timeout_s=3600)
     client.command(f"DROP DATABASE {quote_ident(db)}")
     client.command(f"CREATE DATABASE {quote_ident(db)}")
     site = spec(seats)
     site_path = site.write(folder, url, db)
-    write(
-        url,
-        db,
-        [
-            calibration_line(site.id, f"n-{s[0]}", q, DAY - timedelta(days=10), DAY + timedelta(days=300))
-            for s in site.seats
-            for q in ("noise", "light")
-        ],
-    )
+    cal_end = DAY + timedelta(days=300)
+    cal = [
+        calibration_line(site.id, f"n-{s[0]}", q, DAY - timedelta(days=10), cal_end)
+        for s in site.seats
+        for q in ("noise", "light")
+    ]
+    write(url, db, cal)
     fig: dict[str, float] = {}
 
     def say(text: str) -> None:
@@ -237,33 +246,52 @@ def run_one(url: str, data_dir: Path, folder: Path, seats: int) -> dict[str, flo
         fig[key], fig[f"{key}_mb"] = seconds, mb
         return result
 
-    points, secs = populate(url, db, site, range(0, 23))
-    say(f"wrote hours 00-23 of the day: {points:,} points in {secs:.0f} s ({points / secs:,.0f}/s)")
+    first = 24 - hours  # readings are written for the day's last ``hours`` hours
+    points, secs = populate(url, db, site, range(first, 23))
+    say(f"wrote hours {first:02d}-23 of the day: {points:,} points in {secs:.0f} s ({points / secs:,.0f}/s)")
     settle = timedelta(minutes=3)
     done = step(
-        "first run (roll up 23 h, judge 23 windows)", "0", DAY + timedelta(hours=23) + settle, "first"
+        f"first run (roll up hours up to 23, {23 - first} with readings; judge 23 windows)",
+        "0",
+        DAY + timedelta(hours=23) + settle,
+        "first",
     )
+    if first:  # the day's earlier hours get copies of the rolled-up ones, so each window has 24 h to judge
+        copied = 0
+        for h in range(first):
+            src = DAY + timedelta(hours=first + h % (23 - first))
+            copied += copy_rollups(
+                client, url, db, site.id, (src, src + timedelta(hours=1)), [DAY + timedelta(hours=h) - src]
+            )
+        say(f"copied rollups into hours 00-{first - 1:02d} ({copied:,} points)")
     points, secs = populate(url, db, site, range(23, 24))
     say(f"wrote hour 23: {points:,} points in {secs:.0f} s")
     done = step(
         "(a) hourly upkeep after one new hour", str(done), DAY + timedelta(hours=24) + settle, "hourly"
     )
-    day_points = seats * 86400 * 2
     time.sleep(60)
-    fig["du_mb"] = du_mb(data_dir, db)
+    fig["du_mb"] = du_mb(data_dir, db) * 24 / hours
+    per_seat_day = fig["du_mb"] * 1e3 / seats
     say(
-        f"(d) storage after 60 s: {fig['du_mb']:.0f} MB = {fig['du_mb'] * 1e3 / seats:.0f} kB per seat-day "
-        f"({fig['du_mb'] * 1e6 / day_points:.2f} B/point)"
+        f"(d) storage 60 s after writing {hours} h, scaled to 24 h: {fig['du_mb']:.0f} MB = "
+        f"{per_seat_day:.0f} kB per seat-day ({fig['du_mb'] * 1e6 / (seats * 172800):.2f} B/point)"
     )
     points, secs = populate(url, db, site, range(LATE_HOUR, LATE_HOUR + 1))
-    say(f"late data: hour {LATE_HOUR}:00 sent again, {points:,} points in {secs:.0f} s")
+    say(
+        f"late data: readings for {LATE_HOUR}:00-{LATE_HOUR + 1}:00 arrive, {points:,} points in {secs:.0f} s"
+    )
     late_now = DAY + timedelta(hours=24, minutes=5) + settle
-    step("(b) upkeep after late data (1 h rolled, 14 windows judged again)", str(done), late_now, "late")
-    copied = copy_rollups(client, url, db, site.id, 29)
+    step(
+        "(b) upkeep after late data (1 h rolled up, the 14 windows holding it judged again)",
+        str(done),
+        late_now,
+        "late",
+    )
+    copied = copy_rollups(
+        client, url, db, site.id, (DAY, DAY + timedelta(days=1)), [timedelta(days=d) for d in range(1, 30)]
+    )
     say(f"copied the day's rollups to 29 more days ({copied:,} points)")
     step("(c) 30-day report from rollups", "report", DAY, "report")
-    fig["du_mb_end"] = du_mb(data_dir, db)
-    say(f"(d) storage at the end: {fig['du_mb_end']:.0f} MB")
     return fig
 
 
@@ -284,6 +312,7 @@ def extrapolate(figs: dict[int, dict[str, float]]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seats", default="200,500")
+    parser.add_argument("--hours", type=int, default=24, help="hours of readings per seat (4-24, default 24)")
     parser.add_argument("--url", help="an influxd to use (default: start one); needs --data-dir")
     parser.add_argument("--data-dir", type=Path, help="that influxd's folder holding data/ and wal/")
     args = parser.parse_args()
@@ -296,7 +325,8 @@ def main() -> int:
             url, data_dir = server.url, Path(tmp) / "influxd"
         try:
             figs = {
-                n: run_one(url, data_dir, Path(tmp), n) for n in sorted(int(s) for s in args.seats.split(","))
+                n: run_one(url, data_dir, Path(tmp), n, args.hours)
+                for n in sorted(int(s) for s in args.seats.split(","))
             }
             if len(figs) >= 2:
                 extrapolate(figs)
