@@ -1,7 +1,7 @@
 """``seatwatch analyze``: judge a period and write ``compliance`` points; with ``--every``, on a schedule.
 
 A run over a period first rewrites the hourly rollups of that period from the readings
-(:mod:`analysis.compliance.rollups`, a day at a time) and then judges it from them. With ``--every D`` the
+(:mod:`analysis.compliance.rollups`, an hour at a time) and then judges it from them. With ``--every D`` the
 command is a service: at each window's end (plus a short settle, :data:`analysis.compliance.upkeep.SETTLE`)
 it rolls up only what is new or changed since its last run — the hours since then and the hours the
 change journal says received readings, however late (:mod:`analysis.compliance.upkeep`) — then judges the

@@ -17,8 +17,8 @@ Each run therefore rolls up two sets of hours from the readings, and nothing els
 
 Both are recorded in one ``seat_rollup_watermark`` point per site and calendar key (fields ``written``,
 ns of the writers' clocks, and ``through``, epoch ms). Rolling up re-reads whole hours and rewrites their
-points, so doing an hour twice is harmless. Spans longer than :data:`SLICE` are read a slice at a time, so
-memory follows seats × one day whatever the period.
+points, so doing an hour twice is harmless. Spans are read a :data:`SLICE` (an hour) at a time, so memory
+follows seats × one hour and each query stays small, whatever the period.
 """
 
 from __future__ import annotations
