@@ -17,8 +17,9 @@ own database, and measures the service ``seatwatch analyze --from D-23h --to D+1
   one run (roll up that hour, found through the journal; judge again the 14 windows holding it);
 - (c) the monthly report from rollups: the day's rollups copied to 29 more days (same points, shifted),
   then a 30-day report (assess + report.json, seats.csv, report.html);
-- (d) storage per seat-day: ``du`` of the database's shard and WAL folders 60 s after writing (before
-  influxd's cold-cache compaction), scaled from the hours written to 24;
+- (d) storage per seat-day: ``du`` of the database's shard and WAL folders 60 s after writing, and again
+  once influxd has compacted them (it is started with 10 s / 30 s cold durations for that), scaled from
+  the hours written to 24;
 - (e) peak memory: each of (a)–(c) runs in a fresh process (spawn) and reports its own peak RSS
   (``VmHWM``).
 
@@ -221,6 +222,19 @@ def du_mb(data_dir: Path, db: str) -> float:
     return total / 1e6
 
 
+def compacted_mb(data_dir: Path, db: str) -> float:
+    """``du`` once it stops shrinking: influxd compacts a shard fully after its writes go cold (30 s when
+    this benchmark starts influxd, see main), so poll every 30 s for up to 10 minutes."""
+    last = du_mb(data_dir, db)
+    for _ in range(20):
+        time.sleep(30)
+        now = du_mb(data_dir, db)
+        if abs(now - last) < 0.01 * last:
+            return now
+        last = now
+    return last
+
+
 def run_one(url: str, data_dir: Path, folder: Path, seats: int, hours: int) -> dict[str, float]:
     db = f"bench_upkeep_{seats}"
     client = InfluxQLClient(url, db, timeout_s=3600)
@@ -292,12 +306,18 @@ def run_one(url: str, data_dir: Path, folder: Path, seats: int, hours: int) -> d
     )
     say(f"copied the day's rollups to 29 more days ({copied:,} points)")
     step("(c) 30-day report from rollups", "report", DAY, "report")
+    fig["du_compacted_mb"] = compacted_mb(data_dir, db) * 24 / hours
+    say(
+        f"(d) storage once influxd has compacted (readings and rollups), scaled to 24 h: "
+        f"{fig['du_compacted_mb']:.0f} MB = {fig['du_compacted_mb'] * 1e3 / seats:.0f} kB per seat-day "
+        f"({fig['du_compacted_mb'] * 1e6 / (seats * 172800):.2f} B/point)"
+    )
     return fig
 
 
 def extrapolate(figs: dict[int, dict[str, float]]) -> None:
     n1, n2 = sorted(figs)[-2:]
-    for key in ("hourly", "late", "report", "hourly_mb", "late_mb", "report_mb", "du_mb"):
+    for key in ("hourly", "late", "report", "hourly_mb", "late_mb", "report_mb", "du_mb", "du_compacted_mb"):
         t1, t2 = figs[n1][key], figs[n2][key]
         slope = (t2 - t1) / (n2 - n1)
         at_goal = t2 + slope * (GOAL_SEATS - n2)
@@ -320,6 +340,10 @@ def main() -> int:
         server = None
         url, data_dir = args.url, args.data_dir
         if url is None:
+            # influxd's own defaults wait 10 min (cache snapshot) and 4 h (full compaction) after the last
+            # write; the storage figure is for compacted shards, so let them go cold sooner.
+            os.environ.setdefault("INFLUXDB_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION", "10s")
+            os.environ.setdefault("INFLUXDB_DATA_COMPACT_FULL_WRITE_COLD_DURATION", "30s")
             server = Influxd(Path(tmp) / "influxd")
             server.start()
             url, data_dir = server.url, Path(tmp) / "influxd"
