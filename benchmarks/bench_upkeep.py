@@ -223,16 +223,15 @@ def du_mb(data_dir: Path, db: str) -> float:
 
 
 def compacted_mb(data_dir: Path, db: str) -> float:
-    """``du`` once it stops shrinking: influxd compacts a shard fully after its writes go cold (30 s when
-    this benchmark starts influxd, see main), so poll every 30 s for up to 10 minutes."""
-    last = du_mb(data_dir, db)
-    for _ in range(20):
+    """``du`` once every shard is one fully compacted TSM file: influxd compacts a shard after its writes
+    go cold (30 s when this benchmark starts influxd, see main), which takes minutes for a day at 1 Hz;
+    polled every 30 s for up to 15 minutes."""
+    for _ in range(30):
+        shards = [p for p in (data_dir / "data" / db).glob("*/*") if p.is_dir()]
+        if all(len(list(p.glob("*.tsm"))) <= 1 and not list(p.glob("*.tmp")) for p in shards):
+            break
         time.sleep(30)
-        now = du_mb(data_dir, db)
-        if abs(now - last) < 0.01 * last:
-            return now
-        last = now
-    return last
+    return du_mb(data_dir, db)
 
 
 def run_one(url: str, data_dir: Path, folder: Path, seats: int, hours: int) -> dict[str, float]:
