@@ -1,7 +1,8 @@
 """``seatwatch dashboards push|export --site SITE.toml``: put the site's dashboards into Grafana.
 
-Exit codes: 0 done; 2 bad input (site file, profile, missing Grafana settings) with every problem named;
-1 Grafana refused or could not be reached. Never a traceback, never a secret in the output.
+Exit codes (docs/contracts.md): 0 done; 2 bad input or an unavailable prerequisite — site file, profile,
+missing Grafana settings, a token Grafana refuses, a Grafana that cannot be reached — each named. Never a
+traceback, never a secret in the output.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 from dashboards import bundle as bundle_module
+from dashboards.alert_rules import LANGUAGES
 from dashboards.datasource import uses_token
 from dashboards.export import DEFAULT_DASHBOARDS_PATH, export
 from dashboards.grafana_api import GrafanaClient, GrafanaError
@@ -20,16 +22,25 @@ from seatwatch.settings import Services, load_services
 from seatwatch.site import Site
 from seatwatch.site_file import load_site
 
-EXIT_OK, EXIT_GRAFANA, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    push = sub.add_parser("push", help="create or update the folder, data source and dashboards in Grafana")
+    push = sub.add_parser(
+        "push", help="create or update the folder, data source, dashboards and alert rules in Grafana"
+    )
     push.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
     push.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
     out = sub.add_parser("export", help="write Grafana provisioning YAML and dashboard JSON files")
     out.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
+    for command in (push, out):
+        command.add_argument(
+            "--language",
+            choices=LANGUAGES,
+            default="zh",
+            help="language of the alert summaries (default %(default)s)",
+        )
     out.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder to write into")
     out.add_argument(
         "--dashboards-path",
@@ -42,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         site = load_site(args.site)
         services = load_services(site.services, base=site.path.parent if site.path else None, site=site.id)
-        bundle = bundle_module.build(site, services)
+        bundle = bundle_module.build(site, services, args.language)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -80,7 +91,7 @@ def _push(site: Site, services: Services, bundle: bundle_module.Bundle, dry_run:
             apply(client, bundle, changes)
     except GrafanaError as exc:
         print(f"seatwatch dashboards push: {exc}", file=sys.stderr)
-        return EXIT_GRAFANA
+        return EXIT_USAGE
     for change in changes:
         print(("would " if dry_run and change.action != "unchanged" else "") + str(change))
     touched = sum(change.action != "unchanged" for change in changes)

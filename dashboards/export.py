@@ -4,10 +4,13 @@ Layout under ``--out`` (mount or copy into Grafana's provisioning and dashboards
 
     provisioning/datasources/seatwatch-<site>.yaml
     provisioning/dashboards/seatwatch-<site>.yaml     (a file provider pointing at dashboards_path)
-    dashboards/<site>/<uid>.json
+    provisioning/alerting/seatwatch-<site>.yaml       (alert rule groups and the occupied-hours interval)
+    dashboards/<site>/<uid>.json                      (fixed data source uid, for the files above)
+    import/<site>/<uid>.json                          (``__inputs``/``${DS_...}``, for Dashboards → Import)
 
 The dashboards are the very models ``push`` sends (:mod:`dashboards.bundle`). Secrets are never written:
-the data source's token is ``${SEATWATCH_INFLUX_TOKEN}``, which Grafana expands from its environment.
+the data source's secret is ``$__env{SEATWATCH_INFLUX_TOKEN}`` or ``$__env{SEATWATCH_INFLUX_PASSWORD}``,
+which Grafana expands from its own environment.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import yaml
 
 from dashboards.bundle import Bundle
 from dashboards.datasource import provisioned_secure
+from dashboards.shareable import shareable
 
 DEFAULT_DASHBOARDS_PATH = "/var/lib/grafana/dashboards/seatwatch"
 
@@ -56,12 +60,36 @@ def export(
             {"apiVersion": 1, "providers": [provider]},
         )
     )
+    written.append(
+        _yaml(out / "provisioning" / "alerting" / f"seatwatch-{site_id}.yaml", alerting_file(bundle))
+    )
     for model in bundle.dashboards:
-        path = out / "dashboards" / site_id / f"{model['uid']}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(model, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        written.append(path)
+        written.append(_json(out / "dashboards" / site_id / f"{model['uid']}.json", model))
+        written.append(_json(out / "import" / site_id / f"{model['uid']}.json", shareable(model, source)))
     return written
+
+
+def alerting_file(bundle: Bundle) -> dict:
+    """Grafana's alerting file-provisioning format: rule groups in the folder, and the time interval."""
+    groups = []
+    for group in bundle.rule_groups:
+        rules = [{k: v for k, v in rule.items() if k != "orgID"} for rule in group.rules]
+        groups.append(
+            {
+                "orgId": 1,
+                "name": group.title,
+                "folder": bundle.folder.title,
+                "interval": f"{group.interval_s}s",
+                "rules": rules,
+            }
+        )
+    return {"apiVersion": 1, "groups": groups, "muteTimes": [{"orgId": 1, **bundle.time_interval}]}
+
+
+def _json(path: Path, model: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(model, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
 
 
 def _yaml(path: Path, doc: dict) -> Path:

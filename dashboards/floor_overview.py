@@ -1,5 +1,5 @@
 """Floor overview: is every seat within its limits right now, what does the site's compliance say, and
-which sensors have gone quiet.
+which sensors of the site file have gone quiet.
 
 The facilities team's first screen. A table per zone (limits differ by zone kind: an agent seat and a
 meeting room are held to different profile checks) shows each seat's LAeq of the last five minutes — an
@@ -8,7 +8,7 @@ energy mean — and its illuminance, coloured by the same required/target bands 
 
 from __future__ import annotations
 
-from dashboards import queries
+from dashboards import floor_plan, queries
 from dashboards.limits import KindLimits
 from dashboards.model import (
     FAIL,
@@ -16,20 +16,23 @@ from dashboards.model import (
     MARGINAL,
     NO_DATA,
     PASS,
+    dashboard_link,
     field_config,
     fixed_colour,
     hide_fields,
     limit_thresholds,
     merge,
+    nav_link,
     override,
     panel,
     site_dashboard,
+    site_uid,
     stat_options,
     table_options,
     targets,
     thresholds,
 )
-from dashboards.sensor_health import last_reading_table
+from dashboards.sensor_health import roster_table
 from seatwatch.site import Site
 
 VERDICT_COLOURS = {"pass": PASS, "marginal": MARGINAL, "fail": FAIL, "insufficient_data": NO_DATA}
@@ -37,18 +40,24 @@ ROW_HEIGHT_PER_SEAT = 0.8
 
 
 def build(site: Site, limits: dict[str, KindLimits], ds: JSON) -> JSON:
-    panels = [_compliance_summary(site, ds), *_reporting(site, ds)]
+    seat_uid = site_uid(site, "seat")
+    panels = [
+        _compliance_summary(site, ds),
+        *_reporting(site, ds),
+        floor_plan.build(site, limits, ds, seat_uid),
+    ]
     for zone in sorted(site.zones.values(), key=lambda z: z.id):
         seats = len(site.seats_in_zone(zone.id))
         if seats:
-            panels.append(_zone_table(site, zone.id, zone.name, limits[zone.kind], seats, ds))
-    panels.extend(last_reading_table(site, q, ds, queries.RECENT, "24 h") for q in ("noise", "light"))
+            panels.append(_zone_table(site, zone.id, zone.name, limits[zone.kind], seats, ds, seat_uid))
+    panels.extend(roster_table(site, q, ds) for q in ("noise", "light"))
     return site_dashboard(
         site,
         "floor",
         "floor overview",
         panels,
         description="Every seat's noise and light now against its profile limits; compliance; stale sensors.",
+        links=[nav_link("Seat detail", seat_uid), nav_link("Sensor health", site_uid(site, "health"))],
     )
 
 
@@ -90,10 +99,14 @@ def _reporting(site: Site, ds: JSON) -> list[JSON]:
     return out
 
 
-def _zone_table(site: Site, zone: str, name: str, limits: KindLimits, seats: int, ds: JSON) -> JSON:
+def _zone_table(
+    site: Site, zone: str, name: str, limits: KindLimits, seats: int, ds: JSON, seat_uid: str
+) -> JSON:
+    """Each seat's levels now; the seat cell links to that seat's detail over the same time range."""
     cell = {"type": "color-background"}
     columns = (("LAeq", "dB", 1, limits.noise), ("lux", "lux", 0, limits.light))
-    overrides = [
+    link = dashboard_link("Seat ${__data.fields.seat} detail", seat_uid, "var-seat=${__data.fields.seat}")
+    overrides = [override("seat", links=[link])] + [
         override(
             name, unit=unit, decimals=decimals, thresholds=limit_thresholds(lim), custom_cellOptions=cell
         )

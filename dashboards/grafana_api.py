@@ -3,7 +3,7 @@
 Why not grafana-client: its 5.x releases depend on niquests, which installs urllib3-future *in place of*
 urllib3; influxdb-client then still writes but prints "Exception ignored ... ImportError: sys.meta_path is
 None" at every interpreter shutdown (measured here with grafana-client 5.1.4, urllib3-future 2.25.904,
-influxdb-client 1.50; DEPENDENCIES.md). seatwatch needs seven documented endpoints, so a few lines of
+influxdb-client 1.50; DEPENDENCIES.md). seatwatch needs a dozen documented endpoints, so a few lines of
 ``urllib`` keep one sound environment (README.md). The token is sent as ``Authorization: Bearer`` and never
 appears in an error message or a ``repr``.
 """
@@ -17,6 +17,7 @@ import urllib.request
 from typing import Any
 
 JSON = dict[str, Any]
+UNLOCKED = {"X-Disable-Provenance": "true"}
 
 
 class GrafanaError(RuntimeError):
@@ -61,12 +62,39 @@ class GrafanaClient:
         body = {"dashboard": model, "folderUid": folder_uid, "overwrite": True, "message": message}
         return self._call("POST", "/api/dashboards/db", body) or {}
 
+    # -- alerting provisioning API ---------------------------------------------------------------------
+    # Written with X-Disable-Provenance so the rules stay editable in Grafana's UI, as dashboards are;
+    # the next push puts back what the site file says.
+    def rule_group(self, folder_uid: str, group: str) -> JSON | None:
+        return self._call("GET", _group_path(folder_uid, group), missing_ok=True)
+
+    def put_rule_group(self, folder_uid: str, group: str, body: JSON) -> JSON:
+        return self._call("PUT", _group_path(folder_uid, group), body, headers=UNLOCKED) or {}
+
+    def time_interval(self, name: str) -> JSON | None:
+        return self._call("GET", f"/api/v1/provisioning/mute-timings/{_q(name)}", missing_ok=True)
+
+    def create_time_interval(self, body: JSON) -> JSON:
+        return self._call("POST", "/api/v1/provisioning/mute-timings", body, headers=UNLOCKED) or {}
+
+    def update_time_interval(self, name: str, body: JSON) -> JSON:
+        path = f"/api/v1/provisioning/mute-timings/{_q(name)}"
+        return self._call("PUT", path, body, headers=UNLOCKED) or {}
+
     # -- transport -------------------------------------------------------------------------------------
     def _call(
-        self, method: str, path: str, body: JSON | None = None, missing_ok: bool = False, auth: bool = True
+        self,
+        method: str,
+        path: str,
+        body: JSON | None = None,
+        missing_ok: bool = False,
+        auth: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> JSON | None:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
         request.add_header("Accept", "application/json")
         if data is not None:
             request.add_header("Content-Type", "application/json")
@@ -106,3 +134,7 @@ class GrafanaClient:
 
 def _q(uid: str) -> str:
     return urllib.parse.quote(uid, safe="")
+
+
+def _group_path(folder_uid: str, group: str) -> str:
+    return f"/api/v1/provisioning/folder/{_q(folder_uid)}/rule-groups/{_q(group)}"

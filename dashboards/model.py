@@ -40,8 +40,54 @@ def stable_uid(*parts: str) -> str:
     return f"{text[: UID_MAX - 9]}-{digest}"
 
 
+# Grafana's built-in data sources: "-- Grafana --" (time regions, snapshot frames) and "-- Mixed --" (a panel
+# whose targets each name their own data source).
+BUILTIN = {"type": "datasource", "uid": "grafana"}
+MIXED = {"type": "datasource", "uid": "-- Mixed --"}
+
+
 def datasource_ref(uid: str) -> JSON:
     return {"type": "influxdb", "uid": uid}
+
+
+def static_target(ref_id: str, name: str, columns: dict[str, Sequence[Any]]) -> JSON:
+    """Rows carried in the dashboard itself: a "-- Grafana --" snapshot query of one data frame.
+
+    This is how a table lists every sensor of the site file even when InfluxDB knows nothing of it (a
+    sensor that never reported or was never calibrated): the site file is the list, queries fill it in.
+    """
+    fields = [{"name": column, "type": "string"} for column in columns]
+    frame = {
+        "schema": {"name": name, "refId": ref_id, "fields": fields},
+        "data": {"values": [list(v) for v in columns.values()]},
+    }
+    return {"datasource": BUILTIN, "refId": ref_id, "queryType": "snapshot", "snapshot": [frame]}
+
+
+def join_by(field: str) -> JSON:
+    """Outer join of every frame on one column: rows of the static frame stay even with no data.
+
+    ``outerTabular`` is Grafana's outer join for tables; its ``outer`` mode is meant for time series. An
+    older Grafana 10 without ``outerTabular`` takes its default branch, the ``outer`` join."""
+    return {"id": "joinByField", "options": {"byField": field, "mode": "outerTabular"}}
+
+
+def null_as(text: str, colour: str) -> JSON:
+    """A value mapping that shows a missing value (no row from the query) as ``text`` in ``colour``."""
+    return {
+        "type": "special",
+        "options": {"match": "null", "result": {"text": text, "color": colour, "index": 0}},
+    }
+
+
+def data_link(title: str, url: str) -> JSON:
+    return {"title": title, "url": url, "targetBlank": False}
+
+
+def dashboard_link(title: str, uid: str, variables: str = "") -> JSON:
+    """A data link to another dashboard keeping the time range (``${__url_time_range}``)."""
+    query = f"?{variables}&${{__url_time_range}}" if variables else "?${__url_time_range}"
+    return data_link(title, f"/d/{uid}/{query}")
 
 
 def influx_target(ds: JSON, ref_id: str, query: str, table: bool = False, alias: str = "") -> JSON:
@@ -154,24 +200,30 @@ def merge() -> JSON:
     return {"id": "merge", "options": {}}
 
 
-def custom_variable(name: str, label: str, choices: Sequence[tuple[str, str]]) -> JSON:
+def custom_variable(
+    name: str, label: str, choices: Sequence[tuple[str, str]], include_all: bool = False
+) -> JSON:
     """A variable whose choices come from the site file (``text : value`` lets a seat without its own
-    sensor select its proxy seat's data under its own name)."""
-    first_text, first_value = choices[0]
-    return {
+    sensor select its proxy seat's data under its own name). With ``include_all`` the first choice is
+    "All", which Grafana writes into a regex as ``allValue`` (``.*``)."""
+    options = [{"text": text, "value": value} for text, value in choices]
+    if include_all:
+        options.insert(0, {"text": "All", "value": "$__all"})
+    variable: JSON = {
         "type": "custom",
         "name": name,
         "label": label,
         "query": ",".join(text if text == value else f"{text} : {value}" for text, value in choices),
-        "current": {"text": first_text, "value": first_value, "selected": True},
-        "options": [
-            {"text": text, "value": value, "selected": n == 0} for n, (text, value) in enumerate(choices)
-        ],
+        "current": {**options[0], "selected": True},
+        "options": [{**option, "selected": n == 0} for n, option in enumerate(options)],
         "multi": False,
-        "includeAll": False,
+        "includeAll": include_all,
         "hide": 0,
         "skipUrlSync": False,
     }
+    if include_all:
+        variable["allValue"] = ".*"
+    return variable
 
 
 def time_region(name: str, colour: str, day: int, start: str, end_day: int, end: str, tz: str) -> JSON:
@@ -200,11 +252,16 @@ def time_region(name: str, colour: str, day: int, start: str, end_day: int, end:
     }
 
 
+def site_uid(site: Site, kind: str) -> str:
+    """The fixed uid of one of a site's dashboards (``floor``, ``seat``, ``health``, ``trend``)."""
+    return stable_uid("sw", site.id, kind)
+
+
 def site_dashboard(site: Site, kind: str, title: str, panels: Sequence[JSON], **more: Any) -> JSON:
     """A dashboard of ``site``: uid from the site id and ``kind``, titled and tagged by site, in its time
     zone (so days, shading and axes are the floor's local time)."""
     return dashboard(
-        stable_uid("sw", site.id, kind),
+        site_uid(site, kind),
         f"{site.name or site.id} — {title}",
         panels,
         tags=["seatwatch", site.id],
@@ -223,6 +280,7 @@ def dashboard(
     variables: Sequence[JSON] = (),
     annotations: Sequence[JSON] = (),
     time_from: str = "now-24h",
+    links: Sequence[JSON] = (),
 ) -> JSON:
     """The dashboard model; panels flow left to right on Grafana's 24-column grid and are numbered."""
     placed: list[JSON] = []
@@ -247,4 +305,21 @@ def dashboard(
         "templating": {"list": list(variables)},
         "annotations": {"list": list(annotations)},
         "panels": placed,
+        "links": list(links),
+    }
+
+
+def nav_link(title: str, uid: str) -> JSON:
+    """A link in the dashboard's header to another dashboard, keeping the time range and variables."""
+    return {
+        "title": title,
+        "type": "link",
+        "url": f"/d/{uid}/",
+        "keepTime": True,
+        "includeVars": True,
+        "asDropdown": False,
+        "icon": "dashboard",
+        "tags": [],
+        "targetBlank": False,
+        "tooltip": "",
     }

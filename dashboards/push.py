@@ -8,6 +8,7 @@ history), and ``--dry-run`` is the same comparison without the writes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from dashboards.bundle import Bundle
 from dashboards.grafana_api import JSON, GrafanaClient
@@ -18,7 +19,7 @@ DASHBOARD_SERVER_KEYS = ("id", "version")
 
 @dataclass(frozen=True)
 class Change:
-    kind: str  # "folder" | "datasource" | "dashboard"
+    kind: str  # "folder" | "datasource" | "dashboard" | "interval" | "rules"
     uid: str
     title: str
     action: str  # "create" | "update" | "unchanged"
@@ -56,12 +57,29 @@ def plan(client: GrafanaClient, bundle: Bundle) -> list[Change]:
                 _dashboard_diff(model, bundle.folder.uid, found),
             )
         )
+    interval = bundle.time_interval
+    stored_interval = client.time_interval(interval["name"])
+    changes.append(
+        _change(
+            "interval",
+            interval["name"],
+            "occupied hours",
+            stored_interval,
+            _missing(interval, stored_interval),
+        )
+    )
+    for group in bundle.rule_groups:
+        body = group.body(bundle.folder.uid)
+        stored_group = client.rule_group(bundle.folder.uid, group.title)
+        title = f"{len(group.rules)} alert rules"
+        changes.append(_change("rules", group.title, title, stored_group, _missing(body, stored_group)))
     return changes
 
 
 def apply(client: GrafanaClient, bundle: Bundle, changes: list[Change]) -> None:
     """Carry out a :func:`plan`: only its create and update entries touch Grafana."""
     by_uid = {model["uid"]: model for model in bundle.dashboards}
+    groups = {group.title: group for group in bundle.rule_groups}
     source = bundle.datasource
     for change in changes:
         if change.action == "unchanged":
@@ -77,6 +95,13 @@ def apply(client: GrafanaClient, bundle: Bundle, changes: list[Change]) -> None:
                 client.create_datasource(body)
             else:
                 client.update_datasource(change.uid, body)
+        elif change.kind == "interval":
+            if change.action == "create":
+                client.create_time_interval(bundle.time_interval)
+            else:
+                client.update_time_interval(change.uid, bundle.time_interval)
+        elif change.kind == "rules":
+            client.put_rule_group(bundle.folder.uid, change.uid, groups[change.uid].body(bundle.folder.uid))
         else:
             client.save_dashboard(by_uid[change.uid], bundle.folder.uid, "seatwatch dashboards push")
 
@@ -105,3 +130,19 @@ def _dashboard_diff(model: JSON, folder_uid: str, stored: JSON | None) -> list[s
     if (stored.get("meta") or {}).get("folderUid") != folder_uid:
         diff.append("folder")
     return diff
+
+
+def _missing(ours: Any, stored: JSON | None) -> list[str]:
+    """Top-level keys of ``ours`` whose value Grafana does not hold (as a subset: Grafana adds its own keys,
+    such as a rule's id, updated time and provenance, that we never send)."""
+    if stored is None:
+        return []
+    return [key for key, value in ours.items() if not _holds(stored.get(key), value)]
+
+
+def _holds(stored: Any, ours: Any) -> bool:
+    if isinstance(ours, dict):
+        return isinstance(stored, dict) and all(_holds(stored.get(k), v) for k, v in ours.items())
+    if isinstance(ours, list):
+        return isinstance(stored, list) and len(stored) == len(ours) and all(map(_holds, stored, ours))
+    return stored == ours

@@ -18,8 +18,10 @@ LEVEL = '10*log10(sum("exposure")/sum("dur"))'
 RANGE = "$timeFilter"
 # "Now" on the floor overview: the energy level of the last five minutes, and what reported within it.
 CURRENT = "time > now() - 5m"
-RECENT = "time > now() - 24h"
 SEAT = '"seat" =~ /^$seat$/'
+SENSOR = '"sensor" =~ /^$sensor$/'
+# A sensor is "silent" (stale) when it sent nothing for this long: the health tables and the alert agree.
+SILENT_MINUTES = 10
 VERDICTS = ("pass", "marginal", "fail", "insufficient_data")
 # The field every point of a measurement carries, to count or pick its readings by.
 READING_FIELD = {"noise": "dur", "light": "lux"}
@@ -86,11 +88,27 @@ def limit_line(site: str, quantity: str, zones: Sequence[str], value: float, nam
 
 
 # -- sensors ---------------------------------------------------------------------------------------
-def last_reading(site: str, quantity: str, when: str) -> str:
-    """Each sensor's last reading; the row's time is when it arrived (a single selector keeps it)."""
+def last_reading(site: str, quantity: str) -> str:
+    """Each sensor's last reading in the range (those of ``$sensor``); the row's time is when it arrived
+    (a single selector keeps it)."""
     field = READING_FIELD[quantity]
-    where = f"{_site(site)} AND {when}"
+    where = f"{_site(site)} AND {SENSOR} AND {RANGE}"
     return f'SELECT last("{field}") AS "{field}" FROM "{quantity}" WHERE {where} GROUP BY "sensor"'
+
+
+def recent_readings(site: str, quantity: str, column: str, minutes: int = SILENT_MINUTES) -> str:
+    """Readings per sensor in the last ``minutes``: a sensor of the site file without a row is silent."""
+    where = f"{_site(site)} AND time > now() - {minutes}m"
+    count = f'count("{READING_FIELD[quantity]}")'
+    return f'SELECT {count} AS "{column}" FROM "{quantity}" WHERE {where} GROUP BY "sensor"'
+
+
+def sensors_at_seat(site: str) -> str:
+    """The sensors whose noise readings stood for the selected seat within the range."""
+    return (
+        f'SELECT last("dur") AS "last dur" FROM "noise" WHERE {_site(site)} AND {SEAT} AND {RANGE} '
+        'GROUP BY "sensor"'
+    )
 
 
 def sensors_reporting(site: str, quantity: str) -> str:
@@ -105,7 +123,7 @@ def readings_per_second(site: str, quantity: str) -> str:
     field = READING_FIELD[quantity]
     return (
         f'SELECT count("{field}") * 1000 / $__interval_ms AS "{quantity} readings/s" FROM "{quantity}" '
-        f"WHERE {_site(site)} AND {RANGE} GROUP BY time($__interval) fill(0)"
+        f"WHERE {_site(site)} AND {SENSOR} AND {RANGE} GROUP BY time($__interval) fill(0)"
     )
 
 
@@ -113,12 +131,15 @@ def seconds_below_floor(site: str) -> str:
     """Seconds each sensor measured within ~3 dB of its self-noise floor (STANDARDS.md §7)."""
     return (
         f'SELECT sum("dur") AS "below floor s" FROM "noise" WHERE {_site(site)} AND "below_floor" = true '
-        f'AND {RANGE} GROUP BY "sensor"'
+        f'AND {SENSOR} AND {RANGE} GROUP BY "sensor"'
     )
 
 
 def seconds_measured(site: str) -> str:
-    return f'SELECT sum("dur") AS "measured s" FROM "noise" WHERE {_site(site)} AND {RANGE} GROUP BY "sensor"'
+    return (
+        f'SELECT sum("dur") AS "measured s" FROM "noise" WHERE {_site(site)} AND {SENSOR} AND {RANGE} '
+        'GROUP BY "sensor"'
+    )
 
 
 def rejects_by_reason(site: str) -> str:
@@ -128,14 +149,23 @@ def rejects_by_reason(site: str) -> str:
     )
 
 
-def calibration_due(site: str) -> str:
-    """Each sensor's latest calibration: the row's time is when it was done, the field when it expires.
+def bridge_clock_skew(site: str) -> str:
+    """Each bridge's wall clock minus ingest's (``bridge_status``, written by ingest from live statuses).
+    Readings carry the bridge's time, so a skew of seconds moves them in the seat charts: fix NTP."""
+    return (
+        f'SELECT last("clock_skew_s") AS "skew s" FROM "bridge_status" WHERE {_site(site)} AND {RANGE} '
+        'GROUP BY time($__interval), "bridge" fill(none)'
+    )
+
+
+def calibration_due(site: str, quantity: str) -> str:
+    """Each sensor's latest calibration of ``quantity``: the field is when it expires.
 
     No time filter: a calibration a year old is exactly the one whose due date matters.
     """
     return (
         'SELECT last("valid_until_ms") AS "valid until" FROM "calibration" '
-        f'WHERE {_site(site)} GROUP BY "sensor", "quantity"'
+        f'WHERE {_site(site)} AND "quantity" = {quote_string(quantity)} GROUP BY "sensor"'
     )
 
 
@@ -163,3 +193,31 @@ def failures_per_seat(site: str) -> str:
         f'SELECT count("verdict") AS "fail" FROM "compliance" WHERE {_site(site)} '
         f'AND "verdict" = \'fail\' AND {RANGE} GROUP BY "seat"'
     )
+
+
+# -- alert rules (dashboards/alert_rules.py): $timeFilter is the rule's relative time range ----------
+def sensor_readings(site: str, quantity: str, sensor: str) -> str:
+    """One sensor's readings in the range: no row at all when it is silent."""
+    field = READING_FIELD[quantity]
+    return (
+        f'SELECT count("{field}") AS "readings" FROM "{quantity}" WHERE {_site(site)} '
+        f'AND "sensor" = {quote_string(sensor)} AND {RANGE}'
+    )
+
+
+def calibrations_since(site: str, sensor: str, quantity: str, days: int) -> str:
+    """Calibrations of one sensor and quantity performed in the last ``days`` (a point's time is when)."""
+    return (
+        'SELECT count("valid_until_ms") AS "calibrations" FROM "calibration" '
+        f'WHERE {_site(site)} AND "sensor" = {quote_string(sensor)} '
+        f'AND "quantity" = {quote_string(quantity)} AND time > now() - {days}d'
+    )
+
+
+def site_readings(site: str) -> str:
+    """Noise readings of the whole site stored in the range: none means ingest is down or lagging."""
+    return f'SELECT count("dur") AS "readings" FROM "noise" WHERE {_site(site)} AND {RANGE}'
+
+
+def site_rejects(site: str) -> str:
+    return f'SELECT count("detail") AS "rejects" FROM "rejects" WHERE {_site(site)} AND {RANGE}'

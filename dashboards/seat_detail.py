@@ -14,11 +14,16 @@ from dashboards.limits import KindLimits, Limit
 from dashboards.model import (
     JSON,
     custom_variable,
+    dashboard_link,
     field_config,
+    hide_fields,
     influx_target,
+    nav_link,
     override,
     panel,
     site_dashboard,
+    site_uid,
+    table_options,
     time_region,
 )
 from seatwatch.hours import DAY_NAMES
@@ -44,6 +49,7 @@ def build(site: Site, limits: dict[str, KindLimits], ds: JSON) -> JSON:
         ),
         _series_panel("LAFmax per interval", queries.seat_lafmax_series(site.id), [], "dB", ds),
         _series_panel("Illuminance and limits", queries.seat_lux_series(site.id), light_lines, "lux", ds),
+        _sensors_here(site, ds),
     ]
     seats = sorted(site.seats)
     return site_dashboard(
@@ -54,6 +60,29 @@ def build(site: Site, limits: dict[str, KindLimits], ds: JSON) -> JSON:
         description="One seat over time; a seat without a sensor shows its proxy seat's data.",
         variables=[custom_variable("seat", "Seat", [(seat, site.data_seat(seat)) for seat in seats])],
         annotations=occupied_regions(site),
+        links=[
+            nav_link("Floor overview", site_uid(site, "floor")),
+            nav_link("Sensor health", site_uid(site, "health")),
+        ],
+    )
+
+
+def _sensors_here(site: Site, ds: JSON) -> JSON:
+    """The sensors whose readings stood for this seat in the range, each linking to its health."""
+    link = dashboard_link(
+        "Health of sensor ${__data.fields.sensor}",
+        site_uid(site, "health"),
+        "var-sensor=${__data.fields.sensor}",
+    )
+    return panel(
+        "table",
+        "Sensors of this seat in the time range (click: sensor health)",
+        ds,
+        [influx_target(ds, "A", queries.sensors_at_seat(site.id), table=True)],
+        (24, 4),
+        config=field_config(overrides=[override("sensor", links=[link])]),
+        options=table_options("sensor"),
+        transformations=[hide_fields("Time", "last dur")],
     )
 
 

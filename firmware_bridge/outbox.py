@@ -2,13 +2,22 @@
 
 SQLite in WAL mode survives ``kill -9`` and power loss with a commit per batch of readings, and keeps the
 order in which readings were made (an autoincrement key), so a broker outage of hours delays data but
-neither loses nor reorders it. A reading leaves the outbox only when the broker has acknowledged it. The
+neither loses nor reorders it. A reading leaves the outbox only when ingest has confirmed that it is
+durable (the end-to-end acknowledgement, firmware_bridge/publisher.py) — never on a broker's PUBACK. The
 outbox is bounded by row count and age; what the bound throws away is counted in a persistent counter that
 the bridge reports in its status, so nothing is dropped silently.
+
+Each outbox file has a random :attr:`Outbox.epoch`, made when it is created: batch ids carry it with their
+first and last row id, so a confirmation can only ever delete the rows it names, even after the bridge
+restarted, and never rows of a newer file that reuses the same ids.
+
+A full disk makes SQLite raise ``sqlite3.OperationalError`` ("database or disk is full"); the bridge
+catches it around :meth:`Outbox.add` and counts what it could not keep (firmware_bridge/runner.py).
 """
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import threading
 import time
@@ -19,6 +28,7 @@ CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, created
                                    payload TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -39,6 +49,8 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
         self._db.executescript(SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('epoch', ?)", (secrets.token_hex(4),))
+        self.epoch: str = self._db.execute("SELECT value FROM meta WHERE name = 'epoch'").fetchone()[0]
 
     def add(self, payloads: list[str], now: float | None = None) -> int:
         """Store readings in order; enforce the bounds. Returns how many old readings the bounds dropped."""
@@ -73,11 +85,14 @@ class Outbox:
                 "SELECT id, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
             ).fetchall()
 
-    def remove(self, ids: list[int]) -> None:
-        """Forget readings the broker acknowledged."""
+    def remove_range(self, first: int, last: int) -> int:
+        """Forget rows ``first``..``last`` (a confirmed batch: :meth:`take` hands out consecutive rows, and
+        ids only grow, so no other row can lie between them). Returns how many rows were removed."""
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+            return int(
+                self._db.execute("DELETE FROM outbox WHERE id BETWEEN ? AND ?", (first, last)).rowcount
+            )
 
     def depth(self) -> int:
         with self._lock:

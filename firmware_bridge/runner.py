@@ -3,7 +3,15 @@
 One thread per reference device or audio input, one per Modbus bus; their readings meet here, where the
 host clock is checked (before 2020 it is clearly wrong: readings are refused and counted, never published
 with a false time), every reading is committed to the outbox, and the publisher drains the outbox to MQTT.
-Statuses (per sensor and for the bridge, retained) carry the error counters an installer needs.
+Statuses (per sensor and for the bridge, retained) carry the error counters an installer needs, and the
+bridge's status its wall clock (``clock_ms``) so ingest can report clock skew.
+
+Every thread is supervised (seatwatch/supervision.py): a driver thread that raises is logged with its
+traceback, its sensors go offline with the reason, and it is restarted with backoff; the main loop's
+body is guarded the same way. A full disk under the outbox does not stop the bridge: readings that cannot
+be kept are counted per sensor as ``outbox_full`` (in the sensor's and the bridge's status), the problem is
+logged once a minute, and the bridge resumes by itself when space returns. While any of this holds, the
+bridge's status says ``degraded`` with the reasons.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ from seatwatch.config_errors import ConfigError
 from seatwatch.contract import EPOCH_2020_MS, VERSION, Reading, encode, sensor_status_topic
 from seatwatch.settings import load_services
 from seatwatch.site import Site
+from seatwatch.supervision import Supervisor
+from seatwatch.throttled_log import ThrottledLog
 
 log = logging.getLogger("seatwatch.bridge")
 STATUS_EVERY_S = 10.0
@@ -55,7 +65,9 @@ class Bridge:
         self.states = {s.id: SensorState(s.id, bridge, s.driver) for s in sensors}
         self._queue: queue.SimpleQueue[Reading] = queue.SimpleQueue()
         self.clock_refused = 0
+        self.outbox_full = 0
         self.workers: list[tuple[str, Callable[[threading.Event], None]]] = []
+        self.worker_sensors: dict[str, list[str]] = {}
         base = site.path.parent if site.path else None
         buses: dict[str, list] = {}
         for sensor in sensors:
@@ -71,10 +83,14 @@ class Bridge:
                 buses.setdefault(str(sensor.connection.get("port")), []).append(sensor)
         for port, members in buses.items():
             self.workers.append((f"modbus {port}", ModbusBus(members, self.states, self.emit, base).run))
+            self.worker_sensors[f"modbus {port}"] = [m.id for m in members]
         services = load_services(site.services, env=services_env, base=base)
         self.outbox = Outbox(state_dir / f"outbox-{site.id}-{bridge}.sqlite")
         self.publisher = Publisher(services, site.id, bridge, self.outbox)
         self._stop = threading.Event()
+        self.supervisor = Supervisor(log, on_failure=self._worker_failed)
+        self._disk = ThrottledLog(log)  # the outbox cannot be written (a full disk)
+        self._next_status = 0.0
 
     def emit(self, reading: Reading) -> None:
         """Drivers call this from their threads: one finished interval of one sensor."""
@@ -86,58 +102,83 @@ class Bridge:
     def run(self) -> None:
         """Run until :meth:`stop` (or SIGTERM/SIGINT via the command)."""
         self.publisher.start()
-        threads = [
-            threading.Thread(target=work, args=(self._stop,), name=name, daemon=True)
-            for name, work in self.workers
-        ]
-        for thread in threads:
-            thread.start()
-        next_status = 0.0
+        for name, work in self.workers:
+            self.supervisor.start(name, work, self._stop)
+        tick = self.supervisor.guard("bridge-main", self._tick)
         try:
             while not self._stop.wait(0.1):
-                self._store()
-                self.publisher.pump()
-                for state in self.states.values():
-                    changed = state.take_changed()
-                    status = state.status()
-                    if changed:
-                        log.info("sensor %s %s %s", state.sensor, status["state"], status["reason"])
-                    if changed or time.monotonic() >= next_status:
-                        self.publisher.set_status(sensor_status_topic(self.site.id, state.sensor), status)
-                if time.monotonic() >= next_status:
-                    self.publisher.set_status(self.publisher.status_topic, self.status())
-                    next_status = time.monotonic() + STATUS_EVERY_S
+                tick()
         finally:
             self._stop.set()
-            for thread in threads:
+            for thread in self.supervisor.threads:
                 thread.join(timeout=2)
-            self._store()
-            self.publisher.pump()
+            self.supervisor.guard("bridge-main", self._store)()
+            self.supervisor.guard("bridge-main", self._pump)()
             for state in self.states.values():
                 state.set_offline("bridge stopped")
                 self.publisher.set_status(sensor_status_topic(self.site.id, state.sensor), state.status())
             self.publisher.stop()
             self.outbox.close()
 
+    def _tick(self) -> None:
+        """One turn of the main loop: store, publish, and republish statuses that changed or are due."""
+        self._store()
+        self._pump()
+        due = time.monotonic() >= self._next_status
+        for state in self.states.values():
+            changed = state.take_changed()
+            status = state.status()
+            if changed:
+                log.info("sensor %s %s %s", state.sensor, status["state"], status["reason"])
+            if changed or due:
+                self.publisher.set_status(sensor_status_topic(self.site.id, state.sensor), status)
+        if due:
+            self.publisher.set_status(self.publisher.status_topic, self.status())
+            self._next_status = time.monotonic() + STATUS_EVERY_S
+
+    def _pump(self) -> None:
+        try:
+            self.publisher.pump()
+        except sqlite3.Error as exc:  # a full disk can refuse even the deletes of confirmed rows
+            self._disk.problem(
+                f"outbox {self.outbox.path}: {exc}: confirmed readings stay until there is room "
+                "(they will be resent; ingest stores each once)",
+                key="pump",
+            )
+
+    def _worker_failed(self, name: str, exc: BaseException) -> None:
+        """A driver thread died: its sensors are offline (with why) until it runs again."""
+        for sensor in self.worker_sensors.get(name, [name]):
+            if sensor in self.states:
+                self.states[sensor].set_offline(f"driver failed: {type(exc).__name__}: {exc}"[:200])
+
     def status(self) -> dict[str, Any]:
         """The bridge's retained status: how much waits in the outbox and what was refused or dropped."""
+        reasons = self.supervisor.problems()
+        if self._disk.active:
+            reasons.append(f"outbox: {self._disk.active}")
+        now_ms = int(time.time() * 1000)
         return {
             "v": VERSION,
             "bridge": self.bridge,
-            "state": "online",
-            "since": int(time.time() * 1000),
+            "state": "degraded" if reasons else "online",
+            "reasons": reasons,
+            "since": now_ms,
+            "clock_ms": now_ms,  # this bridge's wall clock: ingest reports the skew against its own
             "sensors": len(self.states),
             "sensors_online": sum(s.online for s in self.states.values()),
             "outbox": self.outbox.depth(),
             "outbox_dropped": self.outbox.dropped(),
-            "held_back": self.publisher.held_back,  # published, but not taken: no subscriber or refused
+            "outbox_full": self.outbox_full,  # readings the outbox could not keep (a full disk)
+            "unconfirmed": self.publisher.unconfirmed,  # published, not yet confirmed durable by ingest
+            "resent_batches": self.publisher.resent,
             "clock_refused": self.clock_refused,
             "published": self.publisher.published,
         }
 
     def _store(self) -> None:
         """Commit queued readings to the outbox, refusing those stamped by a clock set before 2020."""
-        payloads = []
+        payloads: list[tuple[str, str]] = []
         while not self._queue.empty():
             reading = self._queue.get()
             if reading.ts < EPOCH_2020_MS:
@@ -149,13 +190,24 @@ class Bridge:
                 self.states[reading.sensor].count("empty")
                 continue
             self.states[reading.sensor].counted_reading()
-            payloads.append(encode(reading).decode())
-        if payloads:
-            dropped = self.outbox.add(payloads)
-            if dropped:
-                log.warning(
-                    "outbox full: the %d oldest readings were dropped (counted in the status)", dropped
-                )
+            payloads.append((reading.sensor, encode(reading).decode()))
+        if not payloads:
+            return
+        try:
+            dropped = self.outbox.add([p for _, p in payloads])
+        except sqlite3.Error as exc:  # "database or disk is full": count what is lost, per sensor
+            self.outbox_full += len(payloads)
+            for sensor, _ in payloads:
+                self.states[sensor].count("outbox_full")
+            self._disk.problem(
+                f"outbox {self.outbox.path} cannot keep readings ({exc}): {self.outbox_full} readings "
+                "lost so far, counted per sensor as outbox_full; free space on that disk",
+                key="add",
+            )
+            return
+        self._disk.resolved(f"outbox {self.outbox.path} keeps readings again")
+        if dropped:
+            log.warning("outbox full: the %d oldest readings were dropped (counted in the status)", dropped)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,7 @@
-"""``seatwatch ingest --site SITE.toml``: store readings from MQTT in InfluxDB (see ingest/README.md)."""
+"""``seatwatch ingest --site SITE.toml``: store readings from MQTT in InfluxDB (see ingest/README.md).
+
+``seatwatch ingest replay DIR --site SITE.toml`` re-submits set-aside batches (ingest/replay.py).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,13 @@ import socket
 import sys
 import threading
 import time
+from pathlib import Path
 
 from ingest.service import IngestService, Options
 from ingest.writers import APIS, detect_api, make_writer
 from seatwatch.config_errors import ConfigError
 from seatwatch.line_protocol import WriteError
-from seatwatch.settings import load_services
+from seatwatch.settings import Services, load_services, redact
 from seatwatch.site_file import load_site
 
 log = logging.getLogger("seatwatch.ingest")
@@ -23,6 +27,15 @@ EXIT_USAGE = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=["run", "replay"],
+        default="run",
+        help="run (default): consume MQTT and store; replay DIR: re-submit the batches kept in DIR "
+        "(a refused/ folder) to InfluxDB once their cause is fixed — stop the ingest that owns DIR first",
+    )
+    parser.add_argument("folder", nargs="?", type=Path, metavar="DIR", help="with replay: the folder")
     parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file")
     parser.add_argument(
         "--client-id",
@@ -90,10 +103,14 @@ def run(args: argparse.Namespace) -> int:
             f"influx_api {services.influx_api!r} (site file or SEATWATCH_INFLUX_API) "
             f"is not one of {', '.join(APIS)}"
         )
+    if args.action == "replay" and (args.folder is None or not args.folder.is_dir()):
+        problems.append(f"replay needs the folder to replay (DIR), not {args.folder}")
     if problems:
         for problem in problems:
-            print(f"seatwatch ingest: {problem}", file=sys.stderr)
+            print(f"seatwatch ingest: {redact(problem)}", file=sys.stderr)
         return EXIT_USAGE
+    if args.action == "replay":
+        return _replay(args.folder, services)
     options = Options(
         client_id=args.client_id or f"seatwatch-ingest-{site.id}-{socket.gethostname()}",
         group=None if args.no_share else args.group,
@@ -103,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         session_expiry_s=args.session_expiry,
         spool_max_bytes=args.spool_max_mb << 20,
         status_every_s=args.status_every,
+        create_database=services.influx_create_database,
     )
     state = services.state_dir / "ingest" / options.client_id
     try:
@@ -151,4 +169,35 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     service.run(stop)
     log.info("ingest stopped after %.0f s", time.monotonic() - started)
+    return 0
+
+
+def _replay(folder: Path, services: Services) -> int:
+    """Replay ``folder``; exit 0 when all of it was replayed, 1 when InfluxDB could not take it all."""
+    from ingest.replay import replay
+
+    api = services.influx_api
+    try:
+        if api == "auto":
+            api = detect_api(services.influx_url)
+    except WriteError as exc:
+        print(f"seatwatch ingest replay: {exc}", file=sys.stderr)
+        return 1
+    where = f"at {services.influx_url} (database {services.influx_db!r})"
+    writer = make_writer(services, api)
+    try:
+        result = replay(folder, writer, services.influx_create_database, where)
+    finally:
+        writer.close()
+    print(
+        f"replayed {result.files} file(s) from {folder}: {result.stored} point(s) stored, "
+        f"{result.refused} refused again (kept in {folder} with InfluxDB's reason)"
+    )
+    if result.remaining:
+        print(
+            f"seatwatch ingest replay: {result.remaining} file(s) not replayed: InfluxDB {where} does not "
+            "take writes now (see the error above); run replay again when it does",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -18,6 +18,12 @@ resends unacknowledged messages (``dup``), so acking an old packet id on the new
 acknowledge a different message. Acks of an older connection are dropped; the resent copies are written
 again, harmlessly (idempotent points).
 
+**End-to-end acknowledgement.** A PUBACK only tells a bridge that the broker has a batch — brokers crash
+between autosaves and answer Success when any other subscriber exists. So once a bridge batch is durable
+ingest also publishes its id on the bridge's ``.../_bridge/{bridge}/ack`` topic (QoS 1, not retained);
+only that makes the bridge delete it from its outbox (firmware_bridge/publisher.py). Unlike a PUBACK, such
+an ack is valid whichever connection delivered the batch: the data is durable either way.
+
 A broker that refuses us (wrong user or password), a CA that did not sign its certificate, or a broker
 out of reach: paho retries for ever and nothing is lost meanwhile (the broker queues readings for our
 session; those no session subscribed to, bridges keep), but ingest must say why it stores nothing — once
@@ -33,7 +39,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -42,14 +48,28 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from seatwatch.calibration import records_subscription
-from seatwatch.contract import reading_subscriptions
+from seatwatch.contract import (
+    ack_topic,
+    bridge_status_subscription,
+    encode_ack,
+    reading_subscriptions,
+)
 from seatwatch.mqtt_connection import ConnectionLog, failure, refusal
 from seatwatch.settings import Services
 
 log = logging.getLogger("seatwatch.ingest")
 
-# (connection generation, packet id, qos): what the sink hands back to acknowledge a message.
-AckToken = tuple[int, int, int]
+
+class AckToken(NamedTuple):
+    """What the sink hands back to acknowledge a message once its points are durable."""
+
+    generation: int  # the connection that delivered it: a PUBACK is valid on that connection only
+    mid: int
+    qos: int
+    bridge: str | None = None  # a bridge batch to confirm end to end ...
+    batch: str | None = None  # ... and its id
+
+
 Handler = Callable[[mqtt.MQTTMessage, AckToken], None]
 
 
@@ -66,14 +86,14 @@ def _client(services: Services, client_id: str, manual_ack: bool) -> mqtt.Client
 
 def fetch_retained(
     services: Services, topic: str, connection: ConnectionLog, quiet_s: float = 0.5, timeout_s: float = 10.0
-) -> list[bytes]:
-    """Retained payloads under ``topic``, read with a throw-away clean session.
+) -> list[tuple[str, bytes]]:
+    """Retained (topic, payload) pairs under ``topic``, read with a throw-away clean session.
 
     Calibration records must be known *before* the persistent session starts delivering queued readings
     (those arrive at connect, ahead of any subscription's retained messages). A broker that refuses us
     ends the wait at once. Reasons go to ``connection``, the consumer's: it does not repeat them.
     """
-    received: queue.Queue[bytes] = queue.Queue()
+    received: queue.Queue[tuple[str, bytes]] = queue.Queue()
     answered = threading.Event()  # subscribed, or refused
     refused = threading.Event()
 
@@ -88,9 +108,11 @@ def fetch_retained(
     client = _client(services, f"seatwatch-ingest-prefetch-{time.time_ns()}", manual_ack=False)
     client.on_connect = on_connect
     client.on_subscribe = lambda *_args: answered.set()
-    client.on_message = lambda _c, _u, message: received.put(message.payload) if message.retain else None
+    client.on_message = lambda _c, _u, message: (
+        received.put((message.topic, message.payload)) if message.retain else None
+    )
     host, port = services.mqtt_host_port
-    payloads: list[bytes] = []
+    payloads: list[tuple[str, bytes]] = []
     try:
         client.connect(host, port, keepalive=30)
     except OSError as exc:
@@ -122,9 +144,11 @@ class Consumer:
         group: str | None,
         on_reading: Handler,
         on_calibration: Handler,
+        on_bridge_status: Handler,
         session_expiry_s: int = 7 * 24 * 3600,
         receive_maximum: int = 1000,
     ) -> None:
+        """Handlers run in paho's thread: wrap them (seatwatch.supervision) so that none can kill it."""
         self.services = services
         self.site = site
         self.client_id = client_id
@@ -133,12 +157,15 @@ class Consumer:
         self.receive_maximum = receive_maximum
         self._on_reading = on_reading
         self._on_calibration = on_calibration
+        self._on_bridge_status = on_bridge_status
         self._calibration_filter = records_subscription(site)
+        self._status_filter = bridge_status_subscription(site)
         self._generation = 0
         self.connection = ConnectionLog(
             services, log, "readings wait at the broker or in the bridges meanwhile, retrying"
         )
         self.client = _client(services, client_id, manual_ack=True)
+        self.client.suppress_exceptions = True  # belt and braces: paho's thread must outlive any bug
         self.client.on_connect = self._connected
         self.connection.watch(self.client)
         self.client.on_disconnect = self._disconnected
@@ -171,13 +198,22 @@ class Consumer:
         self.client.publish(topic, payload, qos=1, retain=True)
 
     def ack(self, tokens: list[AckToken | None]) -> None:
-        """Acknowledge durable messages; tokens of an earlier connection are skipped (see module doc).
+        """Acknowledge durable messages: PUBACKs on the connection that delivered them (tokens of an earlier
+        one are skipped, see module doc), and bridge batches end to end whatever the connection.
 
         ``None`` stands for data that came without a message to acknowledge (prefetched records)."""
         generation = self._generation
+        confirmed: dict[str, list[str]] = {}
         for token in tokens:
-            if token is not None and token[2] and token[0] == generation:
-                self.client.ack(token[1], token[2])
+            if token is None:
+                continue
+            if token.qos and token.generation == generation:
+                self.client.ack(token.mid, token.qos)
+            if token.bridge is not None and token.batch is not None:
+                confirmed.setdefault(token.bridge, []).append(token.batch)
+        for bridge, batches in confirmed.items():
+            # Not retained: a bridge that is away resends and gets a fresh ack (writes are idempotent).
+            self.client.publish(ack_topic(self.site, bridge), encode_ack(batches), qos=1)
 
     def _connected(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any, _props: Any) -> None:
         session = "resumed" if flags.session_present else "new"
@@ -188,6 +224,7 @@ class Consumer:
         options = SubscribeOptions(qos=1)
         topics = [(topic, options) for topic in self.subscriptions]
         topics.append((self._calibration_filter, options))
+        topics.append((self._status_filter, options))
         client.subscribe(topics)
 
     def _disconnected(self, _client: mqtt.Client, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
@@ -195,8 +232,10 @@ class Consumer:
         self.connection.lost(reason)
 
     def _message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        token = (self._generation, message.mid, message.qos)
+        token = AckToken(self._generation, message.mid, message.qos)
         if mqtt.topic_matches_sub(self._calibration_filter, message.topic):
             self._on_calibration(message, token)
+        elif mqtt.topic_matches_sub(self._status_filter, message.topic):
+            self._on_bridge_status(message, token)
         else:
             self._on_reading(message, token)

@@ -6,12 +6,17 @@ light: gain), the seat and zone the sensor was installed at *at that time*, ``be
 the microphone's noise floor, and ``exposure`` = dur·10^(laeq/10) so that any period's level is the energy
 mean ``10*log10(sum(exposure)/sum(dur))``. The timestamp is the reading's own ``ts``, so a redelivered or
 replayed reading overwrites itself instead of adding a point. Nothing here raises on bad data: a refused
-reading becomes a ``rejects`` point and a count by reason.
+reading becomes a count by reason and a ``rejects`` point — one per reason (and sensor) per message, with
+the count, so a message of 32,000 bad entries is one point, not 32,000. A reading on a bridge's batch
+topic must belong to that bridge in the site file (``wrong_bridge`` otherwise): one bridge's credentials
+must not write another's seats. A failure converting one reading (a bug) refuses that reading alone, as
+``internal_error``; the others of the message are stored.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import time
 from collections import Counter
@@ -19,10 +24,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from seatwatch.calibration import CalibrationBook
-from seatwatch.contract import Reading, Rejected, parse_payload
+from seatwatch.contract import Reading, Rejected, parse_message, topic_bridge
 from seatwatch.line_protocol import field_value, line, series_key
 from seatwatch.site import Installation, Site
 
+log = logging.getLogger("seatwatch.ingest")
 FLOOR_MARGIN_DB = 3.0
 PAYLOAD_KEEP = 512
 
@@ -44,6 +50,7 @@ class Converted:
     readings: int = 0
     rejects: Counter[str] = field(default_factory=Counter)
     newest_ms: int = 0
+    batch: str | None = None  # the bridge batch id to acknowledge end to end once durable
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,32 +98,51 @@ class PointMaker:
         self.index = InstallationIndex(site)
 
     def convert(self, payload: bytes, topic: str) -> Converted:
-        readings, rejected = parse_payload(payload, topic=topic)
-        out = Converted()
+        parsed = parse_message(payload, topic=topic)
+        out = Converted(batch=parsed.batch)
+        rejected = parsed.rejected
         index = self.index
-        for reading in readings:
-            problem = self._reading_lines(reading, index, out.lines)
+        bridge = topic_bridge(topic)
+        for reading in parsed.readings:
+            try:
+                problem = self._reading_lines(reading, index, bridge, out.lines)
+            except Exception as exc:  # a bug: refuse this reading only, and say so loudly
+                log.exception("could not convert a reading of %s on %s", reading.sensor, topic)
+                problem = Rejected(
+                    "internal_error", f"{type(exc).__name__}: {exc}", reading.sensor, _raw(reading)
+                )
             if problem is None:
                 out.readings += 1
                 out.newest_ms = max(out.newest_ms, reading.ts)
             else:
                 rejected.append(problem)
+        groups: dict[tuple[str, str | None], list[Rejected]] = {}
         for refusal in rejected:
             out.rejects[refusal.reason] += 1
-            out.lines.append(self.reject_line(refusal, topic))
+            groups.setdefault((refusal.reason, refusal.sensor), []).append(refusal)
+        for same in groups.values():
+            out.lines.append(self.reject_line(same[0], topic, count=len(same)))
         return out
 
-    def reject_line(self, refusal: Rejected, topic: str) -> str:
-        """A ``rejects`` point at receive time; strictly increasing ns so two rejects never overwrite."""
+    def reject_line(self, refusal: Rejected, topic: str, count: int = 1) -> str:
+        """A ``rejects`` point at receive time for ``count`` refusals like ``refusal`` (its detail is the
+        first one's); strictly increasing ns so two rejects never overwrite."""
         now = max(time.time_ns(), self._last_reject_ns + 1)
         self._last_reject_ns = now
         # Only a sensor of the site becomes a tag: a fuzzed id must not add a series (or break the line).
         known = refusal.sensor if refusal.sensor in self.site.sensors else ""
         tags = {"site": self.site.id, "reason": refusal.reason, "sensor": known}
-        fields = {"detail": refusal.detail, "payload": refusal.raw[:PAYLOAD_KEEP], "topic": topic}
+        fields: dict[str, str | int] = {
+            "detail": refusal.detail,
+            "payload": refusal.raw[:PAYLOAD_KEEP],
+            "topic": topic,
+            "count": count,
+        }
         return line("rejects", tags, fields, now)
 
-    def _reading_lines(self, r: Reading, index: InstallationIndex, lines: list[str]) -> Rejected | None:
+    def _reading_lines(
+        self, r: Reading, index: InstallationIndex, bridge: str | None, lines: list[str]
+    ) -> Rejected | None:
         """Append the reading's points; the hot path, so lines are formatted here, floats as ``repr``
         (exact, as :func:`seatwatch.line_protocol.point` writes them), tags from the placement's
         prebuilt series key. A non-finite value can only come from a calibration record: ValueError."""
@@ -125,6 +151,13 @@ class PointMaker:
         if sensor is None:
             return Rejected(
                 "unknown_sensor", f"sensor {r.sensor!r} is not in site {site.id!r}", r.sensor, _raw(r)
+            )
+        if bridge is not None and sensor.bridge != bridge:
+            return Rejected(
+                "wrong_bridge",
+                f"sensor {r.sensor!r} belongs to bridge {sensor.bridge!r}, not {bridge!r} that sent it",
+                r.sensor,
+                _raw(r),
             )
         t = datetime.fromtimestamp(r.ts / 1000, UTC)
         placed = index.at(r.sensor, t)

@@ -3,7 +3,7 @@
 A facilities engineer moves a sensor to another seat by adding an ``[[installations]]`` entry and saving
 the file; ingest notices the new modification time within ``every_s`` seconds, validates the file and
 switches to it. An invalid file is not adopted: ingest logs every problem and keeps the last good site, so
-a typo never stops the service or mis-tags readings.
+a typo never stops the service or mis-tags readings; the next valid save is picked up as usual.
 """
 
 from __future__ import annotations
@@ -45,6 +45,15 @@ class SiteReloader:
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("site file changed but is invalid, keeping the previous one: %s", problem)
+            return False
+        except Exception as exc:  # the validator must be total; should it not be, the service still is
+            log.error(
+                "site file %s changed but could not be read (%s: %s), keeping the previous one",
+                self.path,
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+            )
             return False
         if site.id != self.site.id:
             log.error(

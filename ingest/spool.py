@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 SUFFIX = ".lp"
+NOTE_SUFFIX = ".why"  # beside a batch in refused/: InfluxDB's reason, as JSON
 
 
 class Spool:
@@ -49,16 +50,17 @@ class Spool:
     def has_room(self, size: int) -> bool:
         return self.bytes + size <= self.max_bytes
 
-    def push(self, lines: list[str]) -> None:
-        """Append a batch durably (fsync of the file and of the folder entry)."""
+    def push(self, lines: list[str], note: str | None = None) -> None:
+        """Append a batch durably (fsync of the file and of the folder entry).
+
+        Raises OSError (a full disk: ENOSPC) with nothing left behind but what a restart cleans up;
+        ``note`` is kept beside the batch (refused/ keeps InfluxDB's reason there) and written first, so
+        a batch never lacks its note."""
         body = "\n".join(lines).encode()
         final = self.folder / f"{self._next:016d}{SUFFIX}"
-        temp = final.with_suffix(".tmp")
-        with open(temp, "wb") as handle:
-            handle.write(body)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, final)
+        if note is not None:
+            self._write_durably(final.with_suffix(NOTE_SUFFIX), note.encode())
+        self._write_durably(final, body)
         directory = os.open(self.folder, os.O_RDONLY)
         try:
             os.fsync(directory)
@@ -69,6 +71,19 @@ class Spool:
         self._sizes[final] = len(body)
         self._bytes += len(body)
 
+    @staticmethod
+    def _write_durably(final: Path, body: bytes) -> None:
+        temp = final.with_suffix(".tmp")
+        try:
+            with open(temp, "wb") as handle:
+                handle.write(body)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, final)
+        except OSError:
+            temp.unlink(missing_ok=True)
+            raise
+
     def peek(self) -> list[str]:
         """The oldest batch (call only when the spool is not empty)."""
         return self._files[0].read_text(encoding="utf-8").split("\n")
@@ -78,3 +93,11 @@ class Spool:
         oldest = self._files.pop(0)
         self._bytes -= self._sizes.pop(oldest, 0)
         oldest.unlink(missing_ok=True)
+        oldest.with_suffix(NOTE_SUFFIX).unlink(missing_ok=True)
+
+    def note(self) -> str | None:
+        """The note kept beside the oldest batch, if any."""
+        try:
+            return self._files[0].with_suffix(NOTE_SUFFIX).read_text(encoding="utf-8")
+        except OSError:
+            return None

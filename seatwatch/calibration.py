@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import bisect
 import json
+import logging
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +25,7 @@ from seatwatch.influxql import InfluxQLClient, quote_string
 from seatwatch.line_protocol import line
 
 MEASUREMENT = "calibration"
+log = logging.getLogger("seatwatch.calibration")
 
 
 @dataclass(frozen=True)
@@ -72,26 +75,115 @@ class CalibrationRecord:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> CalibrationRecord:
-        """Parse a record; raises ValueError naming the missing or malformed key."""
+        """Parse and check a record; raises :class:`BadRecord` (a ValueError) naming the key at fault.
+
+        Records arrive retained over MQTT from anyone the broker lets publish there, so nothing in them is
+        trusted: every key has its type checked, every number must be finite, dates must lie in 2000–2100
+        (beyond, ``astimezone`` overflows or the record is nonsense), and the correction must be one that
+        can be applied — an offset for noise, a gain above zero for light (a gain ≤ 0 would make lux zero
+        or negative). Plausibility (is a gain of 1.9 sensible for this model?) is the calibration tool's
+        business; these are the hard limits without which ingest would store garbage or crash.
+        """
         try:
-            doc: dict[str, Any] = json.loads(text)
-        except ValueError as exc:
-            raise ValueError(f"calibration record is not JSON: {exc}") from exc
+            doc = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise BadRecord(f"calibration record is not JSON: {exc}") from exc
         if not isinstance(doc, dict):
-            raise ValueError("calibration record must be a JSON object")
-        for key in ("id", "sensor", "quantity", "method", "performed_at", "valid_until"):
-            if key not in doc:
-                raise ValueError(f"calibration record lacks {key!r}")
-        if doc["quantity"] not in ("noise", "light"):
-            raise ValueError(f"calibration record quantity {doc['quantity']!r} is not 'noise' or 'light'")
-        doc["instrument"] = Instrument(**doc.get("instrument") or {})
+            raise BadRecord("calibration record must be a JSON object")
+        values: dict[str, Any] = {}
+        for key, kind in _FIELD_TYPES.items():
+            if key not in doc or doc[key] is None:
+                if key in _REQUIRED:
+                    raise BadRecord(f"calibration record lacks {key!r}")
+                continue
+            values[key] = _checked(doc[key], kind, key)
+        for key in ("id", "sensor", "method"):
+            if not values[key]:
+                raise BadRecord(f"calibration record {key} is empty")
+        if "/" in values["id"] or "/" in values["sensor"]:
+            raise BadRecord("calibration record id and sensor must not contain '/'")
+        if values["quantity"] not in ("noise", "light"):
+            raise BadRecord(f"calibration record quantity {values['quantity']!r} is not 'noise' or 'light'")
+        if values["quantity"] == "noise" and "offset_db" not in values:
+            raise BadRecord("noise calibration record lacks 'offset_db'")
+        if values["quantity"] == "light":
+            if "gain" not in values:
+                raise BadRecord("light calibration record lacks 'gain'")
+            if values["gain"] <= 0:
+                raise BadRecord(f"calibration record gain {values['gain']} is not above 0")
         for key in ("performed_at", "valid_until"):
-            moment = datetime.fromisoformat(doc[key])
-            if moment.tzinfo is None:
-                raise ValueError(f"calibration record {key} {doc[key]!r} has no time zone")
-            doc[key] = moment.astimezone(UTC)
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in doc.items() if k in known})
+            values[key] = _moment(values[key], f"calibration record {key}")
+        if values["valid_until"] <= values["performed_at"]:
+            raise BadRecord("calibration record valid_until is not after performed_at")
+        instrument = doc.get("instrument") or {}
+        if not isinstance(instrument, dict):
+            raise BadRecord("calibration record instrument must be an object")
+        values["instrument"] = Instrument(
+            **{
+                key: _checked(instrument[key], str, f"instrument.{key}")
+                for key in Instrument.__dataclass_fields__
+                if instrument.get(key) is not None
+            }
+        )
+        return cls(**values)
+
+
+class BadRecord(ValueError):
+    """A calibration record that cannot be used; the message names the key at fault."""
+
+
+_REQUIRED = ("id", "sensor", "quantity", "method", "performed_at", "valid_until")
+_FIELD_TYPES: dict[str, type] = {
+    "id": str,
+    "sensor": str,
+    "quantity": str,
+    "method": str,
+    "performed_at": str,
+    "valid_until": str,
+    "offset_db": float,
+    "gain": float,
+    "reference_value": float,
+    "operator": str,
+    "pre_deviation": float,
+    "post_deviation": float,
+    "previous_id": str,
+    "drift": float,
+    "drift_flagged": bool,
+    "notes": str,
+}
+
+
+def _checked(value: Any, kind: type, key: str) -> Any:
+    """``value`` if it is of ``kind`` (ints count as floats, bools never as numbers), finite if a number."""
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BadRecord(f"calibration record {key} must be a number, not {type(value).__name__}")
+        try:
+            number = float(value)
+        except OverflowError:
+            raise BadRecord(f"calibration record {key} is far too large") from None
+        if not math.isfinite(number):
+            raise BadRecord(f"calibration record {key} is {number}, not a finite number")
+        return number
+    if not isinstance(value, kind):
+        raise BadRecord(f"calibration record {key} must be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _moment(text: str, what: str) -> datetime:
+    """An aware ISO 8601 time inside 2000–2100, in UTC.
+
+    The range is checked on the local wall time, before converting: ``0001-01-01T00:00:00+01:00`` would
+    overflow ``astimezone`` (a day's margin keeps every offset inside datetime's range)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise BadRecord(f"{what} {text[:40]!r} is not an ISO 8601 time: {exc}") from None
+    if moment.tzinfo is None:
+        raise BadRecord(f"{what} {text[:40]!r} has no time zone")
+    if not datetime(2000, 1, 2) <= moment.replace(tzinfo=None) <= datetime(2099, 12, 31):
+        raise BadRecord(f"{what} {text[:40]!r} is outside 2000–2100")
+    return moment.astimezone(UTC)
 
 
 def record_topic(site: str, record: CalibrationRecord) -> str:
@@ -152,6 +244,15 @@ def record_line(site: str, record: CalibrationRecord) -> str:
 
 
 def load_records(client: InfluxQLClient, site: str) -> CalibrationBook:
-    """Every record of ``site`` stored in the ``calibration`` measurement."""
+    """Every usable record of ``site`` stored in the ``calibration`` measurement.
+
+    Ingest stores only records that parse, but a database may hold points written before the checks
+    grew stricter: such a record is skipped with a warning (the seat then counts as uncalibrated)."""
     series = client.query(f'SELECT "record" FROM "{MEASUREMENT}" WHERE "site" = {quote_string(site)}')
-    return CalibrationBook([CalibrationRecord.from_json(row["record"]) for s in series for row in s.rows()])
+    book = CalibrationBook()
+    for row in (row for s in series for row in s.rows()):
+        try:
+            book.add(CalibrationRecord.from_json(row["record"]))
+        except (BadRecord, TypeError) as exc:
+            log.warning("calibration point at %s of site %s skipped: %s", row.get("time"), site, exc)
+    return book

@@ -31,7 +31,7 @@ COMMANDS: dict[str, Command] = {
         "compute per-seat compliance and write it to InfluxDB", "analysis.compliance.analyze_command"
     ),
     "report": Command(
-        "write a compliance snapshot report (HTML, JSON, CSV)", "analysis.report.report_command"
+        "write a compliance snapshot report (PDF, HTML, JSON, CSV)", "analysis.report.report_command"
     ),
     "dashboards": Command("push or export the Grafana dashboards", "dashboards.command"),
     "calibrate": Command(

@@ -39,7 +39,9 @@ REASONS = (
     "sensor_mismatch",
     "unknown_sensor",
     "not_installed",
+    "wrong_bridge",
 )
+MAX_BATCH_ID = 200  # characters: "<bridge>-<outbox>-<first>-<last>" is far shorter
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,49 @@ def batch_topic(site: str, bridge: str) -> str:
     return f"{TOPIC_ROOT}/{site}/_bridge/{bridge}/readings"
 
 
+def ack_topic(site: str, bridge: str) -> str:
+    """Where ingest confirms the batches of ``bridge`` it made durable (DESIGN.md, "Acknowledgement")."""
+    return f"{TOPIC_ROOT}/{site}/_bridge/{bridge}/ack"
+
+
+def ack_subscription(site: str) -> str:
+    return f"{TOPIC_ROOT}/{site}/_bridge/+/ack"
+
+
+def bridge_status_subscription(site: str) -> str:
+    return f"{TOPIC_ROOT}/{site}/_bridge/+/status"
+
+
+def encode_batch(batch_id: str, readings_json: list[str]) -> bytes:
+    """A bridge batch: ``{"v":1,"batch":ID,"readings":[...]}`` from readings already encoded as JSON text."""
+    readings = ",".join(readings_json)
+    return f'{{"v":{VERSION},"batch":{json.dumps(batch_id)},"readings":[{readings}]}}'.encode()
+
+
+def encode_ack(batch_ids: list[str]) -> bytes:
+    """The acknowledgement ingest publishes: ``{"v":1,"batches":[ID, ...]}``."""
+    return json.dumps({"v": VERSION, "batches": batch_ids}, separators=(",", ":")).encode()
+
+
+def parse_ack(payload: bytes) -> list[str]:
+    """The batch ids of an acknowledgement; [] for anything else (an ack is advice: a bad one is ignored)."""
+    try:
+        doc = json.loads(payload)
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(doc, dict) or doc.get("v") != VERSION or not isinstance(doc.get("batches"), list):
+        return []
+    return [b for b in doc["batches"] if isinstance(b, str) and 0 < len(b) <= MAX_BATCH_ID]
+
+
+def topic_bridge(topic: str) -> str | None:
+    """The bridge named by a bridge topic (``.../_bridge/ID/...``); None for a per-sensor topic."""
+    parts = topic.split("/")
+    if len(parts) == 6 and parts[3] == "_bridge":
+        return parts[4]
+    return None
+
+
 def sensor_status_topic(site: str, sensor: str) -> str:
     return f"{TOPIC_ROOT}/{site}/{sensor}/status"
 
@@ -123,23 +168,59 @@ def topic_sensor(topic: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What one payload holds: its bridge batch id (None: not an acknowledgeable batch) and its elements."""
+
+    batch: str | None
+    readings: list[Reading]
+    rejected: list[Rejected]
+
+
 def parse_payload(
     payload: bytes, *, topic: str = "", now_ms: int | None = None
 ) -> tuple[list[Reading], list[Rejected]]:
-    """Parse a reading or an array of readings. Never raises; bad elements come back as :class:`Rejected`.
+    """Readings and refusals of a payload (see :func:`parse_message`, which also gives the batch id)."""
+    parsed = parse_message(payload, topic=topic, now_ms=now_ms)
+    return parsed.readings, parsed.rejected
 
-    ``topic`` is used to check that a per-sensor topic carries only that sensor's readings.
+
+def parse_message(payload: bytes, *, topic: str = "", now_ms: int | None = None) -> Parsed:
+    """Parse any reading payload. Never raises.
+
+    Accepted: one reading object, an array of readings, or a bridge batch ``{"v":1, "batch":ID,
+    "readings":[...]}`` whose id ingest acknowledges end to end once the batch is durable. ``topic`` is
+    used to check that a per-sensor topic carries only that sensor's readings.
     """
+    batch, readings, rejected = _parse(payload, topic, now_ms)
+    return Parsed(batch, readings, rejected)
+
+
+def _parse(
+    payload: bytes, topic: str, now_ms: int | None
+) -> tuple[str | None, list[Reading], list[Rejected]]:
     if len(payload) > MAX_PAYLOAD_BYTES:
-        return [], [
-            Rejected(
-                "too_large", f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}", raw=_raw(payload)
-            )
-        ]
+        return (
+            None,
+            [],
+            [
+                Rejected(
+                    "too_large",
+                    f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}",
+                    raw=_raw(payload),
+                )
+            ],
+        )
     try:
         doc = json.loads(payload)
     except (ValueError, RecursionError) as exc:
-        return [], [Rejected("bad_json", f"payload is not JSON: {exc}", raw=_raw(payload))]
+        return None, [], [Rejected("bad_json", f"payload is not JSON: {exc}", raw=_raw(payload))]
+    batch: str | None = None
+    if type(doc) is dict and "readings" in doc and "sensor" not in doc:
+        refusal = _envelope_problem(doc)
+        if refusal is not None:
+            return None, [], [Rejected(refusal.reason, refusal.detail, raw=_raw(payload))]
+        batch, doc = doc.get("batch"), doc["readings"]
     now = int(time.time() * 1000) if now_ms is None else now_ms
     expected_sensor = topic_sensor(topic) if topic else None
     is_array = type(doc) is list
@@ -155,7 +236,20 @@ def parse_payload(
                 continue
             reading = result
         readings.append(reading)
-    return readings, rejected
+    return batch, readings, rejected
+
+
+def _envelope_problem(doc: dict[str, Any]) -> _Refusal | None:
+    """Why a ``{"v", "batch", "readings"}`` envelope is unusable, or None."""
+    version = doc.get("v")
+    if type(version) is not int or version != VERSION:
+        return _Refusal("bad_version", f"batch v is {version!r}; this ingest understands v={VERSION}")
+    batch = doc.get("batch")
+    if batch is not None and (type(batch) is not str or not 0 < len(batch) <= MAX_BATCH_ID):
+        return _Refusal("wrong_type", f"batch must be a string of 1 to {MAX_BATCH_ID} characters")
+    if type(doc["readings"]) is not list:
+        return _Refusal("wrong_type", f"readings must be an array, not {type(doc['readings']).__name__}")
+    return None
 
 
 def _raw(payload: bytes) -> str:

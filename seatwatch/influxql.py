@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from seatwatch.line_protocol import authorization
+
 CHUNK_ROWS = 20_000
 READ_BYTES = 1 << 20
 
@@ -83,8 +85,9 @@ class InfluxQLClient:
         request = urllib.request.Request(
             f"{self.url}/query", data=urllib.parse.urlencode(params).encode(), method="POST"
         )
-        if self._token:
-            request.add_header("Authorization", f"Token {self._token}")
+        header = authorization(self._token)
+        if header:
+            request.add_header("Authorization", header)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 if not chunked:

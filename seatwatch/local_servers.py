@@ -155,8 +155,12 @@ class Influxd(ServerProcess):
         if not hasattr(self, "rpc_port"):
             self.rpc_port = free_port()
         config = self.workdir / "influxdb.conf"
-        config.write_text(INFLUXD_CONFIG.format(port=self.port, rpc_port=self.rpc_port, workdir=self.workdir))
+        config.write_text(self.config())
         return ["influxd", "run", "-config", str(config)]
+
+    def config(self) -> str:
+        """The configuration file's text (a test server with other settings overrides this)."""
+        return INFLUXD_CONFIG.format(port=self.port, rpc_port=self.rpc_port, workdir=self.workdir)
 
     def ready(self) -> bool:
         try:

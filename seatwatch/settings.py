@@ -3,11 +3,18 @@
 The environment wins so that one site file serves a laptop, CI and production. Secrets (MQTT password,
 InfluxDB token, Grafana token) come only from the environment or from files named in the site file; the
 :class:`Services` object never shows them in ``repr`` or logs.
+
+A URL may carry credentials (``mqtts://user:pass@host:8883``, ``http://user:pass@host:8086``), as many
+tools accept. They are taken out of the URL here — into the MQTT user and password, or the InfluxDB
+``user:password`` token — so every URL a log line, status message or error shows is already free of them.
+A secret given on its own (environment or file) wins over one inside a URL.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +39,7 @@ ENV = {
     "influx_db": "SEATWATCH_INFLUX_DB",
     "influx_api": "SEATWATCH_INFLUX_API",
     "influx_org": "SEATWATCH_INFLUX_ORG",
+    "influx_create_database": "SEATWATCH_INFLUX_CREATE_DATABASE",
     "grafana_url": "SEATWATCH_GRAFANA_URL",
     "grafana_folder": "SEATWATCH_GRAFANA_FOLDER",
     "state_dir": "SEATWATCH_STATE_DIR",
@@ -59,6 +67,7 @@ class Services:
     mqtt_username: str | None = None
     mqtt_ca_file: str | None = None
     grafana_url: str | None = None
+    influx_create_database: bool = True  # on a 404 "database not found", create it (as Telegraf does)
     mqtt_password: str | None = field(default=None, repr=False)
     influx_token: str | None = field(default=None, repr=False)
     grafana_token: str | None = field(default=None, repr=False)
@@ -99,7 +108,25 @@ def load_services(
         values[secret] = _secret(env.get(var), table.get(file_key), file_key, base)
     if values.get("mqtt_ca_file") and base and not Path(values["mqtt_ca_file"]).is_absolute():
         values["mqtt_ca_file"] = str(base / values["mqtt_ca_file"])
+    values["mqtt_url"], user, password = split_credentials(str(values["mqtt_url"]))
+    if user and not values.get("mqtt_username"):
+        values["mqtt_username"] = user
+        values["mqtt_password"] = values.get("mqtt_password") or password
+    values["influx_url"], user, password = split_credentials(str(values["influx_url"]))
+    if user and not values.get("influx_token"):
+        values["influx_token"] = f"{user}:{password or ''}"
+    if values.get("grafana_url"):
+        values["grafana_url"], _, _ = split_credentials(str(values["grafana_url"]))
     values["state_dir"] = Path(values["state_dir"])
+    create = values.get("influx_create_database", True)
+    if isinstance(create, str):
+        if create.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+            problem = Problem(
+                "environment", "SEATWATCH_INFLUX_CREATE_DATABASE", f"{create!r} is not true or false"
+            )
+            raise ConfigError([problem])
+        create = create.strip().lower() in ("true", "1", "yes")
+    values["influx_create_database"] = bool(create)
     known = {f for f in Services.__dataclass_fields__}
     return Services(**{k: v for k, v in values.items() if k in known})
 
@@ -135,3 +162,29 @@ def _secret(from_env: str | None, file_name: str | None, file_key: str, base: Pa
         raise ConfigError(
             [Problem(str(path), f"services.{file_key}", f"cannot read secret file: {exc.strerror}")]
         ) from exc
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``(url without user:password@, user, password)``; user names and passwords are %-decoded."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, has_password, password = userinfo.partition(":")
+    clean = urllib.parse.urlunsplit(parts._replace(netloc=hostport))
+    return (
+        clean,
+        urllib.parse.unquote(user) or None,
+        urllib.parse.unquote(password) if has_password else None,
+    )
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@`` in it replaced by ``***``.
+
+    For messages that quote a URL a person typed (an error echoing a setting): URLs in :class:`Services`
+    are already clean."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
+_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\s@]*@")

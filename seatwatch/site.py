@@ -89,6 +89,7 @@ class Site:
     installations: tuple[Installation, ...]
     services: dict[str, Any]
     path: Path | None = None
+    locale: str = "en"  # language of reports and certificates: "zh-CN" or "en" (seatwatch.i18n)
 
     def installation_at(self, sensor: str, t: datetime) -> Installation | None:
         """Where ``sensor`` was installed at ``t`` (None: not installed then)."""

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from seatwatch.config_errors import ConfigError, Problem, ProblemList
 from seatwatch.hours import OccupiedHours, Shift, parse_clock, parse_days
+from seatwatch.i18n import default_locale, normalize_locale
 from seatwatch.site import (
     DRIVERS,
     QUANTITIES,
@@ -41,6 +42,7 @@ SERVICE_KEYS = {
     "influx_api": str,
     "influx_org": str,
     "influx_token_file": str,
+    "influx_create_database": bool,
     "grafana_url": str,
     "grafana_token_file": str,
     "grafana_folder": str,
@@ -50,7 +52,7 @@ SERVICE_KEYS = {
 SECRET_KEYS = {"mqtt_password", "influx_token", "influx_password", "grafana_token", "grafana_password"}
 
 TOP_KEYS = {"site", "hours", "services", "bridges", "zones", "seats", "sensors", "installations"}
-SITE_KEYS = {"id", "name", "timezone", "profile"}
+SITE_KEYS = {"id", "name", "timezone", "profile", "locale"}
 HOURS_KEYS = {"shifts", "closed"}
 SHIFT_KEYS = {"name", "days", "start", "end"}
 BRIDGE_KEYS = {"id", "name"}
@@ -180,6 +182,7 @@ class _SiteReader:
                     "site.timezone", f"unknown time zone {tz_name!r} (use an IANA name like 'Asia/Shanghai')"
                 )
         profile = self.get(head, "profile", str, "site", required=False) or "iac-csc"
+        locale = self.read_locale(head)
 
         hours = self.read_hours()
         services = self.read_services()
@@ -194,6 +197,7 @@ class _SiteReader:
             name=name,
             timezone=self.tz.key,
             profile=profile,
+            locale=locale,
             hours=hours,
             bridges=bridges,
             zones=zones,
@@ -203,6 +207,17 @@ class _SiteReader:
             services=services,
             path=self.path,
         )
+
+    def read_locale(self, head: dict[str, Any]) -> str:
+        """The language of reports and certificates: explicit, or zh-CN for a mainland Chinese zone."""
+        tag = self.get(head, "locale", str, "site", required=False)
+        if tag is None:
+            return default_locale(self.tz.key)
+        try:
+            return normalize_locale(tag)
+        except ValueError as exc:
+            self.p.add("site.locale", str(exc))
+            return default_locale(self.tz.key)
 
     def read_hours(self) -> OccupiedHours:
         table = self.doc.get("hours")
@@ -266,12 +281,14 @@ class _SiteReader:
             value = self.get(table, key, kind, "services", required=False)
             if value is not None:
                 out[key] = value
-        url = out.get("mqtt_url", "")
-        if url and _url_has_password(url):
-            self.p.add(
-                "services.mqtt_url",
-                "the URL carries a password; use SEATWATCH_MQTT_PASSWORD or mqtt_password_file",
-            )
+        for key, instead in (
+            ("mqtt_url", "SEATWATCH_MQTT_PASSWORD or mqtt_password_file"),
+            ("influx_url", "SEATWATCH_INFLUX_TOKEN=user:password or influx_token_file"),
+            ("grafana_url", "SEATWATCH_GRAFANA_TOKEN or grafana_token_file"),
+        ):
+            url = out.get(key, "")
+            if url and _url_has_password(url):
+                self.p.add(f"services.{key}", f"the URL carries a password; use {instead}")
         if out.get("influx_api", "auto") not in ("auto", "v1", "v2"):
             self.p.add("services.influx_api", "must be 'auto', 'v1' or 'v2'")
         return out

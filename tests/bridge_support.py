@@ -19,7 +19,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from seatwatch.contract import TOPIC_ROOT, batch_topic
+from seatwatch.contract import TOPIC_ROOT, ack_topic, batch_topic, encode_ack
 
 REPO = Path(__file__).resolve().parent.parent
 BRIDGE = "gw-test"
@@ -105,11 +105,17 @@ def stop_bridge(process: subprocess.Popen[bytes], kill: bool = False) -> None:
 
 
 class Collector:
-    """Subscribes (QoS 1, persistent session) to a site's bridge batches and statuses; keeps every reading."""
+    """Subscribes (QoS 1, persistent session) to a site's bridge batches and statuses; keeps every reading.
+
+    It stands in for ingest: it confirms each batch it receives on the bridge's ack topic (its memory is
+    its "durable"), so the bridge deletes the batch from its outbox, and it keeps each reading once —
+    a bridge resends batches that were not confirmed in time, and ingest's writes are idempotent."""
 
     def __init__(self, mqtt_url: str, site_id: str, client_id: str | None = None) -> None:
         host, port = mqtt_url.split("://", 1)[1].rsplit(":", 1)
+        self.site_id = site_id
         self.readings: list[dict[str, Any]] = []
+        self._seen: set[tuple[str, int]] = set()
         self.statuses: dict[str, dict[str, Any]] = {}
         self.messages = 0
         self._lock = threading.Lock()
@@ -134,7 +140,13 @@ class Collector:
                 self.statuses[key] = doc
             else:
                 self.messages += 1
-                self.readings.extend(doc)
+                for reading in doc["readings"]:
+                    key = (reading["sensor"], reading["ts"])
+                    if key not in self._seen:
+                        self._seen.add(key)
+                        self.readings.append(reading)
+        if not message.topic.endswith("/status"):
+            client.publish(ack_topic(self.site_id, BRIDGE), encode_ack([doc["batch"]]), qos=1)
 
     def by_sensor(self) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}

@@ -7,6 +7,7 @@ must mean the integration tests ran.
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -123,3 +124,25 @@ def private_influxd(tmp_path: Path) -> Iterator[Callable[[], ServerProcess]]:
 @pytest.fixture
 def private_victoria_metrics(tmp_path: Path) -> Iterator[Callable[[], ServerProcess]]:
     yield from _private(VictoriaMetrics, tmp_path)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """Factory for a real, small filesystem (tmpfs of ``kib`` KiB) that a test can fill: a full disk
+    answers ENOSPC exactly as a full partition does. Needs root (CI runs as root)."""
+    mounted: list[Path] = []
+
+    def make(kib: int) -> Path:
+        folder = tmp_path / f"disk-{len(mounted)}"
+        folder.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(folder)], capture_output=True
+        )
+        if done.returncode != 0:
+            unavailable(f"cannot mount a small tmpfs (root needed): {done.stderr.decode().strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield make
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -20,13 +20,29 @@ def expand(query: str, start_ms: int, end_ms: int, interval: str, variables: dic
     q = query.replace("$timeFilter", f"time >= {start_ms}ms and time <= {end_ms}ms")
     q = q.replace("$__interval_ms", str(int(amount) * UNITS_MS[unit])).replace("$__interval", interval)
     for name, value in variables.items():
-        q = q.replace(f"/^${name}$/", f"/^({re.escape(value)})$/").replace(f"${name}", value)
+        group = ".*" if value == ALL else f"({re.escape(value)})"
+        q = q.replace(f"/^${name}$/", f"/^{group}$/").replace(f"${name}", value)
     return q
 
 
+def influx_targets(dashboard: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(panel, target) for every InfluxQL target (static "-- Grafana --" frames left out)."""
+    for panel, target in panel_targets(dashboard):
+        if target["datasource"]["type"] == "influxdb":
+            yield panel, target
+
+
 def variables_of(dashboard: dict[str, Any]) -> dict[str, str]:
-    """Each template variable's current value."""
-    return {v["name"]: v["current"]["value"] for v in dashboard["templating"]["list"]}
+    """Each template variable's current value; "All" is the variable's ``allValue``, written raw into a
+    regex as Grafana does (``/^$sensor$/`` becomes ``/^.*$/``)."""
+    out = {}
+    for v in dashboard["templating"]["list"]:
+        value = v["current"]["value"]
+        out[v["name"]] = ALL if value == "$__all" else value
+    return out
+
+
+ALL = "\x00all"  # marks "All" so expand() writes the allValue unescaped
 
 
 def panel_targets(dashboard: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:

@@ -1,9 +1,9 @@
 """Test and benchmark helpers: a small generated site, synthetic readings, and publishing them.
 
 :func:`publish_readings` *is* a bridge: it feeds readings into a bridge :class:`Outbox` and lets the bridge's
-:class:`Publisher` drain it (JSON arrays on the bridge batch topic, QoS 1), so tests see exactly what
-bridges do through broker restarts — resending what was not acknowledged and keeping what the broker routed
-to no subscriber (PUBACK 0x10) until someone subscribes. It returns when the outbox is empty.
+:class:`Publisher` drain it (batches with ids on the bridge batch topic, QoS 1), so tests see exactly what
+bridges do through broker restarts and crashes — keeping every batch until ingest confirms it durable and
+resending what is not confirmed. It returns when the outbox is empty, i.e. when ingest has confirmed all.
 
 :func:`publish_payloads` sends ready-made messages as fast as the broker takes them (benchmarks, odd
 payloads); it has no outbox, so it fails loudly when a message reached no subscriber instead of losing it.
@@ -44,8 +44,17 @@ def seat_of(sensor: str) -> str:
     return "S-" + sensor.split("-", 1)[1]
 
 
-def write_site(path: Path, site_id: str, sensors: int = 50, services: dict[str, str] | None = None) -> Path:
-    """A valid site file: one agent zone, one seat per sensor, every sensor installed since 2020."""
+def write_site(
+    path: Path,
+    site_id: str,
+    sensors: int = 50,
+    services: dict[str, str] | None = None,
+    bridges: Sequence[str] = (BRIDGE,),
+) -> Path:
+    """A valid site file: one agent zone, one seat per sensor, every sensor installed since 2020.
+
+    Sensors are shared round-robin among ``bridges`` (ingest refuses a reading that arrives on another
+    bridge's batch topic, ``wrong_bridge``): :func:`bridge_of` says which."""
     lines = [
         "[site]",
         f'id = "{site_id}"',
@@ -55,8 +64,7 @@ def write_site(path: Path, site_id: str, sensors: int = 50, services: dict[str, 
         'shifts = [{ name = "day", days = "mon-sun", start = "08:00", end = "20:00" }]',
         "[services]",
         *(f'{key} = "{value}"' for key, value in (services or {}).items()),
-        "[[bridges]]",
-        f'id = "{BRIDGE}"',
+        *(line for bridge in bridges for line in ("[[bridges]]", f'id = "{bridge}"')),
         "[[zones]]",
         f'id = "{ZONE}"',
         'name = "agents"',
@@ -68,7 +76,7 @@ def write_site(path: Path, site_id: str, sensors: int = 50, services: dict[str, 
         lines += [
             "[[sensors]]",
             f'id = "{sensor}"',
-            f'bridge = "{BRIDGE}"',
+            f'bridge = "{bridges[n % len(bridges)]}"',
             'measures = ["noise", "light"]',
             'driver = "mqtt"',
             f"noise_floor_db = {NOISE_FLOOR_DB}",
@@ -77,6 +85,11 @@ def write_site(path: Path, site_id: str, sensors: int = 50, services: dict[str, 
         lines += [f"from = {INSTALLED_FROM}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def bridge_of(sensor: str, bridges: Sequence[str] = (BRIDGE,)) -> str:
+    """The bridge :func:`write_site` gave ``sensor`` to."""
+    return bridges[(int(sensor.split("-", 1)[1]) - 1) % len(bridges)]
 
 
 def make_readings(count: int, sensors: int = 50, seed: int = 1, start_ms: int | None = None) -> list[Reading]:
@@ -178,7 +191,7 @@ def publish_readings(
 
     ``env`` holds a secured broker's settings as a bridge's environment would (SEATWATCH_MQTT_CA_FILE,
     _USERNAME, _PASSWORD), and ``bridge_id`` the bridge whose topic that user may publish to.
-    Returns the number of readings the broker took; raises if the outbox is not empty ``timeout_s`` after
+    Returns the number of readings ingest confirmed; raises if the outbox is not empty ``timeout_s`` after
     the last reading went into it."""
     services = load_services({"mqtt_url": mqtt_url}, env=env or {})
     with tempfile.TemporaryDirectory(prefix="publish-") as folder:
@@ -199,7 +212,7 @@ def publish_readings(
                 if time.monotonic() > deadline:
                     raise TimeoutError(
                         f"{outbox.depth()} readings still in the outbox after {timeout_s} s "
-                        f"({bridge.held_back} of them matched no subscriber)"
+                        f"({bridge.unconfirmed} of them published and not confirmed by ingest)"
                     )
                 bridge.pump()
                 time.sleep(0.005)

@@ -34,7 +34,7 @@ def test_outbox_keeps_order_across_reopen_and_counts_what_the_bound_drops(tmp_pa
     box = Outbox(tmp_path / "o.sqlite", max_rows=5)
     box.add([f'{{"n":{i}}}' for i in range(3)])
     rows = box.take(0, 10)
-    box.remove([rows[0][0]])
+    assert box.remove_range(rows[0][0], rows[0][0]) == 1
     box.close()
     box = Outbox(tmp_path / "o.sqlite", max_rows=5)  # as after kill -9: the file is all there is
     assert [p for _, p in box.take(0, 10)] == ['{"n":1}', '{"n":2}']

@@ -106,19 +106,20 @@ def test_calibration_recovers_the_bias_and_ingest_corrects_from_the_record_on(
         assert result.verdict == verdict, result.reasons
     # ... and through ``seatwatch analyze`` (periods start on whole minutes) into the compliance points.
     start = noise_record.performed_at.replace(second=0, microsecond=0)
-    end = start + timedelta(minutes=1)
+    end = start + timedelta(minutes=2)  # holds the light record too, even when the minute turned between
     result = seatwatch("analyze", "--site", site, "--from", start.isoformat(), "--to", end.isoformat())
     assert result.returncode == 0, result.stderr
     assert _calibration_verdict(influx, start) == "insufficient_data"
     out = site.parent / "report"
     result = seatwatch(
-        "report", "--site", site, "--from", start.isoformat(), "--to", end.isoformat(), "--out", out
-    )
+        "report", "--site", site, "--from", start.isoformat(), "--to", end.isoformat(), "--out", out,
+        "--lang", "en",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     status = {c["quantity"]: c for c in json.loads((out / "report.json").read_text())["calibration"]}
     assert status["noise"]["records"] == [noise_record.id] and not status["noise"]["valid"]
     assert status["light"]["records"] == [light_record.id]
-    assert "Calibration of each sensor" in (out / "report.html").read_text()
+    assert "Instruments and their calibration" in (out / "report.html").read_text()
 
 
 def _calibration_verdict(influx: InfluxQLClient, start: datetime) -> str:

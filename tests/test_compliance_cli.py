@@ -98,7 +98,6 @@ def test_unparseable_time_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     ("start", "shown"),
     [
         ("2026-03-02T08:00:00+05:30:30", "2026-03-02T02:29:30+00:00"),  # an offset with seconds
-        ("1900-01-02", "1900-01-01T15:54:17+00:00"),  # Shanghai's local mean time, +08:05:43
     ],
 )
 def test_from_not_on_a_utc_minute_exits_2(
@@ -109,6 +108,16 @@ def test_from_not_on_a_utc_minute_exits_2(
     assert main(["analyze", *argv]) == 2
     assert f"--from {start!r} is {shown} in UTC, not on a whole minute" in capsys.readouterr().err
     assert main(["report", *argv, "--out", str(tmp_path / "out")]) == 2
+
+
+def test_from_before_2000_exits_2_before_any_offset_is_applied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Shanghai's local mean time (+08:05:43) once made 1900-01-02 land off the UTC minute; dates outside
+    2000–2100 are now refused first (year 1 with +14:00 would overflow the conversion)."""
+    site = SPEC.write(tmp_path, "http://127.0.0.1:9", "none")
+    assert main(["analyze", "--site", str(site), "--from", "1900-01-02", "--to", END.isoformat()]) == 2
+    assert "--from '1900-01-02' is outside 2000–2100" in capsys.readouterr().err
 
 
 def test_site_with_no_data_exits_2(

@@ -47,15 +47,15 @@ def test_good_seat_passes_every_check(floor: Assessment) -> None:
     assert noise.coverage == pytest.approx(1.0, abs=0.001)
     assert check(floor, "GOOD", "background").value == pytest.approx(36.0, abs=0.01)
     assert check(floor, "GOOD", "area").value == pytest.approx(7.0)
-    assert noise.details["l10"] == pytest.approx(48.0, abs=0.5)  # 1 dB histogram bins
+    assert noise.details["laeq_p10"] == pytest.approx(48.0, abs=0.5)  # 1 dB histogram bins
 
 
 def test_energy_mean_fails_where_arithmetic_mean_would_pass(floor: Assessment) -> None:
     noise = check(floor, "ENERGY", "noise")
     assert noise.verdict == "fail"
     assert noise.value == pytest.approx(61.03, abs=0.05)  # the arithmetic mean would be 52.0
-    assert noise.details["l10"] == pytest.approx(64.0, abs=0.5)
-    assert noise.details["l90"] == pytest.approx(40.0, abs=0.5)
+    assert noise.details["laeq_p10"] == pytest.approx(64.0, abs=0.5)
+    assert noise.details["laeq_p90"] == pytest.approx(40.0, abs=0.5)
     assert seat(floor, "ENERGY").verdict == "fail"
 
 

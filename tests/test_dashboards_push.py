@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from seatwatch.cli import main
+from seatwatch.site_file import load_site
 from tests.conftest import EXAMPLE_SITE, REPO
 from tests.dashboards_grafana_fake import FakeGrafana
 
@@ -46,16 +47,31 @@ def test_push_creates_everything_then_changes_nothing(
     assert len(grafana.dashboards) == 4 and len(grafana.datasources) == 1 and len(grafana.folders) == 1
     assert {d["folderUid"] for d in grafana.dashboards.values()} == set(grafana.folders)
     assert grafana.secrets == {}  # InfluxDB 1.x without a token: no secret to send
+    # Alert rules: three groups in the same folder, every rule editable in the UI (X-Disable-Provenance).
+    site = load_site(EXAMPLE_SITE)
+    rules = [r for g in grafana.rule_groups.values() for r in g["rules"]]
+    assert {folder for folder, _ in grafana.rule_groups} == set(grafana.folders)
+    checks = [r["labels"]["check"] for r in rules]
+    assert checks.count("sensor-silent") == len(site.sensors)  # one per sensor of the site file
+    assert checks.count("calibration-due") == sum(len(s.measures) for s in site.sensors.values())
+    assert {"ingest-lag", "ingest-rejects"} <= set(checks)
+    noise_rules = {r["labels"]["zone"] for r in rules if r["uid"].startswith("sw-sh-pudong-csc-noise-")}
+    # iac-csc has an occupied-hours LAeq check for agent and training zones, none for meeting rooms
+    assert noise_rules == {"agents-east", "agents-west", "training"}
+    assert {r["provenance"] for r in rules} == {""} and set(grafana.provenance_headers) == {"true"}
+    assert list(grafana.time_intervals) == ["seatwatch-sh-pudong-csc-occupied"]
     versions = {uid: d["dashboard"]["version"] for uid, d in grafana.dashboards.items()}
+    updated = {r["uid"]: r["updated"] for r in rules}
     writes = len(grafana.writes())
 
     code, out, _ = _push(capsys)
-    assert code == 0 and "changed 0 of 6" in out
+    assert code == 0 and "changed 0 of 10" in out
     assert len(grafana.writes()) == writes
     assert {uid: d["dashboard"]["version"] for uid, d in grafana.dashboards.items()} == versions
+    assert {r["uid"]: r["updated"] for g in grafana.rule_groups.values() for r in g["rules"]} == updated
 
     code, out, _ = _push(capsys, "--dry-run")
-    assert "would change 0 of 6" in out
+    assert "would change 0 of 10" in out and len(grafana.writes()) == writes
 
 
 def test_push_updates_a_dashboard_edited_in_grafana(
@@ -65,8 +81,14 @@ def test_push_updates_a_dashboard_edited_in_grafana(
     uid = next(iter(grafana.dashboards))
     grafana.dashboards[uid]["dashboard"]["title"] = "edited by hand"
     code, out, _ = _push(capsys)
-    assert code == 0 and "changed 1 of 6" in out and "(title)" in out
+    assert code == 0 and "changed 1 of 10" in out and "(title)" in out
     assert grafana.dashboards[uid]["dashboard"]["version"] == 2 and grafana.violations == []
+    # A rule's threshold edited in Grafana's UI is put back by the next push, and only that group.
+    (group,) = [g for (_, name), g in grafana.rule_groups.items() if name.endswith(" ingest")]
+    group["rules"][0]["data"][2]["model"]["conditions"][0]["evaluator"]["params"] = [99]
+    code, out, _ = _push(capsys)
+    assert code == 0 and "changed 1 of 10" in out and "ingest" in out and "(rules)" in out
+    assert group is not next(g for (_, n), g in grafana.rule_groups.items() if n.endswith(" ingest"))
 
 
 def test_datasource_for_influxdb_2_sends_token_header_once(grafana: FakeGrafana, capsys, monkeypatch) -> None:
@@ -77,7 +99,17 @@ def test_datasource_for_influxdb_2_sends_token_header_once(grafana: FakeGrafana,
     (source,) = grafana.datasources.values()
     assert source["jsonData"]["httpHeaderName1"] == "Authorization"
     assert grafana.secrets[source["uid"]] == {"httpHeaderValue1": "Token influx-secret"}
-    assert "changed 0 of 6" in _push(capsys)[1]
+    assert "changed 0 of 10" in _push(capsys)[1]
+
+
+def test_datasource_for_influxdb_1_sends_user_and_password(grafana: FakeGrafana, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("SEATWATCH_INFLUX_TOKEN", "grafana:influx-secret")
+    code, out, err = _push(capsys)
+    assert code == 0 and "influx-secret" not in out + err and grafana.violations == []
+    (source,) = grafana.datasources.values()
+    assert source["user"] == "grafana" and "httpHeaderName1" not in source["jsonData"]
+    assert grafana.secrets[source["uid"]] == {"password": "influx-secret"}
+    assert "changed 0 of 10" in _push(capsys)[1]
 
 
 def test_bad_token_and_unreachable_grafana_give_clear_errors(
@@ -86,13 +118,15 @@ def test_bad_token_and_unreachable_grafana_give_clear_errors(
     monkeypatch.setenv("SEATWATCH_GRAFANA_TOKEN", "wrong-token")
     code = main(["dashboards", "push", "--site", str(EXAMPLE_SITE)])
     err = capsys.readouterr().err
+    # docs/contracts.md: 2 = bad input or unavailable prerequisite
     assert (
-        code == 1 and "rejected the token (401" in err and "wrong-token" not in err and "Traceback" not in err
+        code == 2 and "rejected the token (401" in err and "wrong-token" not in err and "Traceback" not in err
     )
+    assert grafana.writes() == []
     monkeypatch.setenv("SEATWATCH_GRAFANA_URL", "http://127.0.0.1:9")
     code = main(["dashboards", "push", "--site", str(EXAMPLE_SITE)])
     err = capsys.readouterr().err
-    assert code == 1 and "cannot reach Grafana at http://127.0.0.1:9" in err
+    assert code == 2 and "cannot reach Grafana at http://127.0.0.1:9" in err
 
 
 def test_missing_settings_and_bad_site_exit_2(tmp_path: Path, capsys, monkeypatch) -> None:

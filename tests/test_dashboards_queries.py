@@ -17,7 +17,7 @@ from seatwatch.line_protocol import line, write_v1
 from seatwatch.settings import load_services
 from seatwatch.site_file import load_site
 from tests.conftest import EXAMPLE_SITE
-from tests.dashboards_macros import expand, panel_targets, variables_of
+from tests.dashboards_macros import expand, influx_targets, variables_of
 
 pytestmark = pytest.mark.integration
 S = 1_000_000_000
@@ -83,6 +83,14 @@ def test_every_panel_query_runs_and_levels_are_energy_means(influx_url: str, inf
             (now - 59) * S,
         ),
     ]
+    lines.append(  # as ingest writes it from a bridge's live status (ingest/service.py)
+        line(
+            "bridge_status",
+            {"site": site.id, "bridge": "gw-east", "ingest": "i-1"},
+            {"clock_skew_s": 2.5, "outbox": 0, "state": "online"},
+            (now - 30) * S,
+        )
+    )
     performed = datetime.now(UTC) - timedelta(days=30)
     record = CalibrationRecord(
         "cal-1",
@@ -100,7 +108,7 @@ def test_every_panel_query_runs_and_levels_are_energy_means(influx_url: str, inf
     results: dict[tuple[str, str, str], list] = {}
     for dash in built.dashboards:
         variables = variables_of(dash)
-        for panel, target in panel_targets(dash):
+        for panel, target in influx_targets(dash):
             query = expand(target["query"], start_ms, end_ms, "10m", variables)
             assert not re.search(r"\$[A-Za-z_]", query), query
             assert 'mean("laeq")' not in query
@@ -130,6 +138,9 @@ def test_every_panel_query_runs_and_levels_are_energy_means(influx_url: str, inf
     (current,) = rows("-floor", "Agent zone East")
     assert current["seat"] == "E-01" and current["LAeq"] == pytest.approx(ENERGY, abs=1e-9)
     assert rows("-floor", "Agent zone East", "B")[0]["lux"] == 150.0
+    (plan,) = rows("-floor", "Floor plan")  # the Canvas seat boxes: the same energy mean, by seat
+    assert plan["seat"] == "E-01" and plan["LAeq"] == pytest.approx(ENERGY, abs=1e-9)
+    assert [r["sensor"] for r in rows("-seat", "Sensors of this seat")] == ["ref-001"]
     assert rows("-floor", "Noise sensors reporting")[0]["noise sensors reporting"] == 1
     assert rows("-floor", "Compliance", "A")[0]["pass"] == 1  # E-01's latest verdict
     assert rows("-floor", "Compliance", "C")[0]["fail"] == 1  # E-02's; E-01's old fail is superseded
@@ -138,9 +149,11 @@ def test_every_panel_query_runs_and_levels_are_energy_means(influx_url: str, inf
     assert rows("-health", "Noise sensors: share", "A")[0]["below floor s"] == 60.0
     assert rows("-health", "Noise sensors: share", "B")[0]["measured s"] == 240.0
     assert sum(r["rejects"] for r in rows("-health", "Rejected")) == 2
-    (due,) = rows("-health", "Calibrations")
+    (skew,) = rows("-health", "Bridge clock skew")
+    assert skew["bridge"] == "gw-east" and skew["skew s"] == 2.5
+    (due,) = rows("-health", "Noise calibrations", "B")
     assert due["valid until"] == int(record.valid_until.timestamp() * 1000)
-    assert due["time"] == int(performed.timestamp() * 1000)
+    assert due["time"] == int(performed.timestamp() * 1000) and due["sensor"] == "ref-001"
 
     # Compliance trend: per-day counts add up; the loudest seat's LAeq over the range is an energy mean.
     assert sum(r["fail"] for r in rows("-trend", "Verdicts per day", "C")) == 2

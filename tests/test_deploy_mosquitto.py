@@ -55,6 +55,8 @@ def test_bridge_publishes_under_its_own_site_only(broker: Broker, clients: list[
     refused = [
         "seatwatch/v1/other-site/ref-001/reading",  # another site
         f"seatwatch/v1/{SITE}/_bridge/gw-west/readings",  # another bridge's batch topic
+        f"seatwatch/v1/{SITE}/_bridge/gw-east/ack",  # a forged acknowledgement, even of its own batches
+        f"seatwatch/v1/{SITE}/_bridge/gw-west/ack",
         f"seatwatch/v1/{SITE}/_calibration/ref-001/forged",  # calibration records
         "elsewhere/entirely",
     ]
@@ -63,8 +65,9 @@ def test_bridge_publishes_under_its_own_site_only(broker: Broker, clients: list[
     assert sorted(ingest.received()) == sorted(allowed)
 
 
-def test_bridge_reads_nothing(broker: Broker, clients: list[Client]) -> None:
-    """Mosquitto 2.0 may grant a wildcard SUBACK, but the per-message read check must deliver nothing."""
+def test_bridge_reads_only_its_own_acknowledgements(broker: Broker, clients: list[Client]) -> None:
+    """Mosquitto 2.0 may grant a wildcard SUBACK, but the per-message read check must deliver only the
+    bridge's own ack topic — not another bridge's acks, readings or records."""
     east = connected(broker, clients, "bridge-gw-east")
     for topic in (f"seatwatch/v1/{SITE}/#", "#"):
         assert east.subscribe(topic) in (1, NOT_AUTHORIZED), topic
@@ -73,12 +76,18 @@ def test_bridge_reads_nothing(broker: Broker, clients: list[Client]) -> None:
     assert west.publish(f"seatwatch/v1/{SITE}/nz-w-01/reading") in ACCEPTED
     calibrate = connected(broker, clients, "calibrate")
     assert calibrate.publish(f"seatwatch/v1/{SITE}/_calibration/ref-001/rec-1") in ACCEPTED
-    assert east.received() == []
+    ingest = connected(broker, clients, "ingest")
+    assert ingest.publish(f"seatwatch/v1/{SITE}/_bridge/gw-west/ack") in ACCEPTED
+    assert ingest.publish(f"seatwatch/v1/{SITE}/_bridge/gw-east/ack") in ACCEPTED
+    received = east.received()  # once per matching subscription: two wildcards, two copies
+    assert received and set(received) == {f"seatwatch/v1/{SITE}/_bridge/gw-east/ack"}
 
 
-def test_ingest_publishes_only_its_status(broker: Broker, clients: list[Client]) -> None:
+def test_ingest_publishes_only_its_status_and_acknowledgements(broker: Broker, clients: list[Client]) -> None:
     ingest = connected(broker, clients, "ingest")
     assert ingest.publish(f"seatwatch/v1/{SITE}/_ingest/ingest-1/status") in ACCEPTED
+    assert ingest.publish(f"seatwatch/v1/{SITE}/_bridge/gw-east/ack") in ACCEPTED
+    assert ingest.publish(f"seatwatch/v1/{SITE}/_bridge/gw-east/readings") == NOT_AUTHORIZED
     assert ingest.publish(f"seatwatch/v1/{SITE}/ref-001/reading") == NOT_AUTHORIZED
     assert ingest.publish(f"seatwatch/v1/{SITE}/_calibration/ref-001/forged") == NOT_AUTHORIZED
 
@@ -136,5 +145,8 @@ def test_acl_covers_every_bridge_of_the_example_site() -> None:
     for bridge in site.bridges:
         block = f"user bridge-{bridge}\n"
         assert block in acl
-        assert f"topic write seatwatch/v1/{site.id}/_bridge/{bridge}/#" in acl
-    assert "topic read" not in acl.split("user bridge-")[1].split("user ")[0]
+        own = acl.split(block)[1].split("\n\n")[0]
+        assert f"topic write seatwatch/v1/{site.id}/_bridge/{bridge}/readings" in own
+        assert f"topic write seatwatch/v1/{site.id}/_bridge/{bridge}/status" in own
+        reads = [x for x in own.splitlines() if x.startswith("topic read")]
+        assert reads == [f"topic read seatwatch/v1/{site.id}/_bridge/{bridge}/ack"]

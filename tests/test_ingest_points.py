@@ -104,7 +104,10 @@ def test_spool_keeps_order_and_survives_a_restart(tmp_path: Path) -> None:
 
 
 class FlakyWriter:
-    """Refuses while ``down`` is set; records what it stored."""
+    """Answers like influxd: no answer while ``down`` is set; 400 for a batch holding a line with "bad"
+    (influxd 1.x stores the good lines of such a batch too: here, to be strict, it stores nothing)."""
+
+    user = None
 
     def __init__(self) -> None:
         self.down = threading.Event()
@@ -114,8 +117,11 @@ class FlakyWriter:
         if self.down.is_set():
             raise WriteError("down", True)
         if any("bad" in x for x in lines):
-            raise WriteError("400 field type conflict", False)
+            raise WriteError("400 field type conflict", False, 400, "field type conflict")
         self.stored.append(list(lines))
+
+    def create_database(self) -> None:
+        raise AssertionError("never asked: no 404 here")
 
     def close(self) -> None:
         pass

@@ -47,7 +47,7 @@ def ingest(
     ca_file: Path | None = None,
 ) -> IngestProcess:
     """``seatwatch ingest`` as the user ``ingest``, configured the documented way (module doc)."""
-    site_file = write_site(tmp_path / "site.toml", SITE, sensors=5)
+    site_file = write_site(tmp_path / "site.toml", SITE, sensors=5, bridges=[BRIDGE])
     return IngestProcess(
         site_file,
         tmp_path / "state",
@@ -126,3 +126,38 @@ def test_readings_are_stored_over_tls_with_ingests_own_user(
     assert "ERROR" not in output, output
     assert f"connected to the MQTT broker at 127.0.0.1:{broker.port}" in output, output
     assert PASSWORDS[USER] not in output, "ingest printed its password"
+
+
+def test_credentials_inside_the_broker_url_work_and_never_show(
+    broker: Broker, influx_url: str, influx_db: str, tmp_path: Path
+) -> None:
+    """``SEATWATCH_MQTT_URL=mqtts://user:password@host:port``: parsed into user and password; the log and
+    the status name the broker by host and port only, the wrong password case included."""
+    site_file = write_site(tmp_path / "site.toml", SITE, sensors=5, bridges=[BRIDGE])
+    url = f"mqtts://{USER}:{PASSWORDS[USER]}@127.0.0.1:{broker.port}"
+    process = IngestProcess(
+        site_file, tmp_path / "state", url, influx_url, influx_db, "ingest-url-creds",
+        env={"SEATWATCH_MQTT_CA_FILE": str(broker.ca_file)},
+    ).start().wait_ready()  # fmt: skip
+    try:
+        bridge_user = f"bridge-{BRIDGE}"
+        bridge_url = f"mqtts://{bridge_user}:{PASSWORDS[bridge_user]}@127.0.0.1:{broker.port}"
+        readings = make_readings(200, sensors=5)
+        publish_readings(
+            bridge_url, SITE, readings, timeout_s=90, bridge_id=BRIDGE,
+            env={"SEATWATCH_MQTT_CA_FILE": str(broker.ca_file)},
+        )  # fmt: skip
+        influx = InfluxQLClient(influx_url, influx_db)
+        assert wait_for_count(influx, "SELECT count(laeq) FROM noise", 200, timeout_s=20) == 200
+    finally:
+        assert process.stop() == 0
+    output = process.output()
+    assert (
+        PASSWORDS[USER] not in output and f"connected to the MQTT broker at 127.0.0.1:{broker.port}" in output
+    )
+    wrong = IngestProcess(
+        site_file, tmp_path / "state2", url.replace(PASSWORDS[USER], WRONG_PASSWORD), influx_url, influx_db,
+        "ingest-url-wrong", env={"SEATWATCH_MQTT_CA_FILE": str(broker.ca_file)},
+    ).start()  # fmt: skip
+    error = run_refused(wrong, "refused the connection")
+    assert f"user {USER!r}" in error and WRONG_PASSWORD not in wrong.output()

@@ -8,6 +8,7 @@ about a second.
 import contextlib
 import io
 import json
+import math
 import subprocess
 import sys
 import wave
@@ -18,10 +19,12 @@ import pytest
 from scipy.io import wavfile
 
 from seatwatch.cli import main
+from tests.test_wav import wav_bytes
 
 FS = 48000
 S = 94.0
-KEYS = {"laeq", "lceq", "lzeq", "lafmax", "lafmin", "lasmax", "lcpeak", "la10", "la50", "la90", "duration_s"}
+LEVELS = ("laeq", "lceq", "lzeq", "lafmax", "lafmin", "lasmax", "lcpeak", "laf10", "laf50", "laf90")
+KEYS = {*LEVELS, "duration_s", "below_range", "floor_db", "below_range_s", "class_1"}
 
 
 def _seatwatch_process(*args: str | Path) -> subprocess.CompletedProcess:
@@ -79,9 +82,8 @@ def test_json_levels_of_a_known_signal(recordings):
     assert levels["lzeq"] == pytest.approx(50.37, abs=0.05)
     assert levels["lafmax"] == pytest.approx(60.0, abs=0.1)
     assert levels["lafmin"] == pytest.approx(40.0, abs=0.1)
-    assert (levels["la10"], levels["la50"], levels["la90"]) == (pytest.approx(60.0, abs=0.2),
-            pytest.approx(40.0, abs=0.1), pytest.approx(40.0, abs=0.1))  # fmt: skip
     assert levels["duration_s"] == pytest.approx(10.0)
+    assert levels["below_range"] == [] and levels["class_1"] is True
 
 
 @pytest.mark.parametrize("name", ["int24", "int32", "float32"])
@@ -90,7 +92,7 @@ def test_every_sample_format_gives_the_same_levels(recordings, name):
     done = _seatwatch(recordings[name], "--sensitivity-db", S, "--json")
     assert done.returncode == 0, done.stderr
     levels = json.loads(done.stdout)
-    for key in ("laeq", "lafmax", "lafmin", "la90"):
+    for key in ("laeq", "lafmax", "lafmin", "laf90"):
         assert levels[key] == pytest.approx(reference[key], abs=0.05), key  # int16 quantises the 40 dB part
 
 
@@ -151,3 +153,109 @@ def test_missing_sensitivity_or_bad_channel_is_a_usage_error(recordings):
     _assert_refused(_seatwatch(recordings["int16"]), "--sensitivity-db")
     _assert_refused(_seatwatch(recordings["int16"], "--sensitivity-db", S, "--channel", "0"), "counts from 1")
     _assert_refused(_seatwatch(recordings["int16"], "--sensitivity-db", S, "--channel", "3"), "no channel 3")
+
+
+def test_percentiles_are_laf_sampled_every_100_ms(recordings):
+    """LAFN of the 60/40 dB signal against the F level the formula gives every 100 ms: a rise from silence,
+    then exponential decay with τ = 0.125 s after the step down at 1 s (ISO 1996-1's LAFN, meters' way)."""
+    levels = json.loads(_seatwatch(recordings["float32"], "--sensitivity-db", S, "--json").stdout)
+    t = np.arange(1, 101) / 10  # the end of every 100 ms interval
+    t = t[t > 0.625]  # the meter's F level settles for 0.625 s first
+    m60, m40 = 10.0**6, 10.0**4
+    at_step = m60 * (1 - np.exp(-1 / 0.125))
+    rise, decay = m60 * (1 - np.exp(-t / 0.125)), m40 + (at_step - m40) * np.exp(-(t - 1.0) / 0.125)
+    mean_square = np.where(t <= 1.0, rise, decay)
+    laf = np.sort(10 * np.log10(mean_square))[::-1]
+    for n in (10, 50, 90):  # the level reached or exceeded by N % of the samples
+        expected = laf[math.ceil(n / 100 * laf.size) - 1]
+        assert levels[f"laf{n}"] == pytest.approx(expected, abs=0.05), n
+    assert levels["laf10"] > 41.0  # the decay's tail, not the 40 dB floor that 100 ms LAeq values give
+
+
+def test_digital_silence_is_below_measurable_range_never_a_number(tmp_path):
+    silent = tmp_path / "silent.wav"
+    wavfile.write(silent, FS, np.zeros(3 * FS, np.int16))
+    done = _seatwatch(silent, "--sensitivity-db", S, "--json")
+    assert done.returncode == 0, done.stderr
+    levels = json.loads(done.stdout)
+    assert sorted(levels["below_range"]) == sorted(LEVELS)
+    assert all(levels[key] is None for key in LEVELS) and levels["below_range_s"] == 3.0
+    table = _seatwatch(silent, "--sensitivity-db", S).stdout
+    assert table.count("below measurable range (more than 100 dB below full scale)") == len(LEVELS)
+    # A tone then trailing zeros: the zeros add no energy and pull LAF90 below range, not to −294 dB.
+    trailing = tmp_path / "trailing.wav"
+    x = np.concatenate([_signal(2.0), np.zeros(8 * FS)])
+    wavfile.write(trailing, FS, np.round(x * 32767).astype(np.int16))
+    levels = json.loads(_seatwatch(trailing, "--sensitivity-db", S, "--json").stdout)
+    # LAF falls from 40 dB at 34.7 dB/s and passes S − 100 = −6 dB 1.3 s after the tone: 67 of 94 samples.
+    assert levels["below_range"] == ["lafmin", "laf50", "laf90"] and levels["floor_db"] == 100
+    assert levels["below_range_s"] == pytest.approx(8.0, abs=0.1)  # the zeros' LAeq: −inf from the start
+    wavfile.write(trailing, FS, x.astype(np.float32))  # a float file carries 40 dB more: −46 dB, 2.5 s
+    levels = json.loads(_seatwatch(trailing, "--sensitivity-db", S, "--json").stdout)
+    assert levels["below_range"] == ["lafmin", "laf50", "laf90"] and levels["floor_db"] == 140
+    assert levels["laeq"] == pytest.approx(10 * np.log10((10**6 + 10**4) / 10), abs=0.05)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-10", "20", "250"])
+def test_implausible_sensitivity_is_refused(recordings, value):
+    _assert_refused(
+        _seatwatch(recordings["int16"], "--sensitivity-db", value), "--sensitivity-db", "40 to 194"
+    )
+
+
+def test_implausible_calibrator_level_is_refused(recordings):
+    done = _seatwatch(recordings["int16"], "--calibrator", recordings["int16"], "--calibrator-level", "nan")
+    _assert_refused(done, "--calibrator-level", "70 to 140")
+
+
+@pytest.mark.parametrize(("fs", "class_1", "words"), [
+    (16000, False, "not class 1: at 16000 Hz the weightings meet the class 1 limits only up to the 6.3 kHz"),
+    (22050, False, "only up to the 8 kHz band"),
+    (44100, True, "class 1 (IEC 61672-1:2013 Table 3) from 10 Hz to 16 kHz at 44100 Hz"),
+    (96000, True, "from 10 Hz to 20 kHz at 96000 Hz"),
+])  # fmt: skip
+def test_class_1_is_claimed_only_where_the_rate_carries_16khz(tmp_path, fs, class_1, words):
+    path = tmp_path / f"{fs}.wav"
+    t = np.arange(fs) / fs
+    wavfile.write(path, fs, (0.1 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32))
+    assert json.loads(_seatwatch(path, "--sensitivity-db", S, "--json").stdout)["class_1"] is class_1
+    assert words in _seatwatch(path, "--sensitivity-db", S).stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"RIFF\x10\x00", "truncated header"),
+        (wav_bytes(bytes(200), channels=0, block_align=0), "zero channels"),
+        (wav_bytes(bytes(9600), claimed=0xFFFFFFF0), "truncated — its header claims 44739.243 s"),
+    ],
+)
+def test_malformed_files_exit_2_with_a_message_and_no_traceback(tmp_path, content, words):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(content)
+    _assert_refused(_seatwatch_process(path, "--sensitivity-db", S), "bad.wav", words)
+
+
+def test_a_truncated_file_is_measured_only_on_request_with_a_warning(tmp_path):
+    path = tmp_path / "cut.wav"
+    codes = np.round(_signal(2.0) * 32767).astype("<i2")
+    path.write_bytes(wav_bytes(codes.tobytes(), claimed=10 * FS * 2))
+    _assert_refused(
+        _seatwatch(path, "--sensitivity-db", S), "claims 10.000 s", "holds 2.000 s", "--allow-truncated"
+    )
+    done = _seatwatch(path, "--sensitivity-db", S, "--allow-truncated", "--json")
+    assert done.returncode == 0
+    assert "truncated; measuring the 2.000 s it holds, 8.000 s claimed are missing" in done.stderr
+    assert json.loads(done.stdout)["duration_s"] == pytest.approx(2.0)
+
+
+def test_a_file_over_a_minute_shows_progress_on_stderr(tmp_path):
+    path = tmp_path / "long.wav"
+    fs = 16000
+    wavfile.write(path, fs, (0.01 * np.random.default_rng(1).standard_normal(61 * fs)).astype(np.float32))
+    done = _seatwatch(path, "--sensitivity-db", S, "--json")
+    assert done.returncode == 0
+    assert [line.split(": ")[1].split(" (")[0] for line in done.stderr.splitlines()] == [
+        f"{10 * k} %" for k in range(1, 11)
+    ]
+    assert json.loads(done.stdout)["duration_s"] == pytest.approx(61.0)

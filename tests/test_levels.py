@@ -137,3 +137,108 @@ def test_reduced_meter_leaves_the_extended_levels_out():
     interval = SoundLevelMeter(FS, S, extended=False).process(_tone([0.1], 1.0))[0]
     assert interval.lceq is None and interval.lasmax is None and interval.lcpeak is None
     assert interval.laeq == pytest.approx(S - 23.01, abs=0.05)
+
+
+def _whole_file_levels(x: np.ndarray, fs: int = FS, sensitivity_db: float = 123.0) -> dict[str, float]:
+    """Every level of a recording the way ``seatwatch level`` reduces 100 ms intervals (energy, extremes)."""
+    meter = SoundLevelMeter(fs, sensitivity_db, interval_s=0.1)
+    intervals = [*meter.process(x.astype(np.float32)), meter.flush()]
+    durations = [i.duration_s for i in intervals if i is not None]
+
+    def column(name: str) -> np.ndarray:
+        return np.array([getattr(i, name) for i in intervals if i is not None], dtype=float)
+
+    return {
+        **{k: energy_mean(column(k), durations) for k in ("laeq", "lceq", "lzeq")},
+        **{k: float(np.nanmax(column(k))) for k in ("lafmax", "lasmax", "lcpeak")},
+        "lafmin": float(np.nanmin(column("lafmin"))),
+        **{f"laf{n}": v for n, v in percentile_levels(column("laf"), ns=(10, 50, 90)).items()},
+    }
+
+
+def _dc_test_signals() -> dict[str, np.ndarray]:
+    """A 40 dB tone and 30 dB white noise with S = 123 dB (an ICS-43434), the quiet end of a call centre."""
+    t = np.arange(10 * FS) / FS
+    tone = np.sqrt(2) * 10 ** ((40 - 123) / 20) * np.sin(2 * np.pi * 1000 * t)
+    noise = 10 ** ((30 - 123) / 20) * np.random.default_rng(5).standard_normal(t.size)
+    return {"tone": tone, "noise": noise}
+
+
+@pytest.mark.parametrize("dc", [0.01, 0.1])
+@pytest.mark.parametrize("name", ["tone", "noise"])
+def test_a_dc_offset_changes_no_level_by_more_than_0_1_db(name, dc):
+    """1 % and 10 % of full scale added: before the DC blocker these read LAeq +1.0/+14.5 dB, LZeq 83/103 dB
+    on the 40 dB tone (issue #15). The DC-free levels are first checked against the analytic ones."""
+    x = _dc_test_signals()[name]
+    clean = _whole_file_levels(x)
+    if name == "tone":  # a 1 kHz tone: A = C = Z = 0 dB, F and S settle on the RMS, the peak is √2 above
+        for key in ("laeq", "lceq", "lzeq", "lafmax", "lasmax", "lafmin", "laf10", "laf50", "laf90"):
+            assert clean[key] == pytest.approx(40.0, abs=0.05), key
+    else:  # white noise: the A and C levels follow from the formula's mean over the flat spectrum
+        f = np.linspace(1.0, FS / 2, 200_000)
+        for key, kind in (("laeq", "A"), ("lceq", "C")):
+            expected = 30 + 10 * np.log10(np.mean(10 ** (weighting_db(kind, f) / 10)))
+            assert clean[key] == pytest.approx(expected, abs=0.05), key
+        assert clean["lzeq"] == pytest.approx(30.0, abs=0.05)
+    shifted = _whole_file_levels(x + dc)
+    differences = {k: round(shifted[k] - clean[k], 3) for k in clean}
+    assert all(abs(d) <= 0.1 for d in differences.values()), differences
+
+
+@pytest.mark.parametrize("dc", [0.0, 0.01, 0.1])
+def test_digital_silence_with_or_without_an_offset_is_below_measurable_range(dc):
+    intervals = SoundLevelMeter(FS, 123.0, interval_s=0.1).process(np.full(2 * FS, dc, np.float32))
+    for interval in intervals[7:]:  # past the F settling
+        assert {interval.laeq, interval.lceq, interval.lzeq, interval.lafmax, interval.lafmin} == {-math.inf}
+        assert {interval.lasmax, interval.lcpeak, interval.laf} == {-math.inf}
+
+
+def test_the_decay_after_a_tone_stops_never_reads_below_the_floor_as_a_number():
+    """A tone then digital zeros: float32 residues used to read −294 dB; now the F level decays at
+    34.7 dB/s, sampled every 100 ms exactly as the formula says, until it passes full scale − 100 dB."""
+    x = np.concatenate([_tone([0.1], 2.0), np.zeros(4 * FS, np.float32)])
+    intervals = SoundLevelMeter(FS, S, interval_s=0.1).process(x)
+    laf = np.array([i.laf for i in intervals])
+    after_stop = np.arange(1, 21) * 0.1  # the 20 samples of LAF in the 2 s after the tone stops
+    expected = S - 23.01 - 10 * np.log10(np.e) * after_stop / 0.125
+    assert np.allclose(laf[20:40], expected, atol=0.05)
+    levels = np.array([[i.laeq, i.lafmin, i.lafmax, i.laf] for i in intervals[20:]])
+    assert np.all(np.isneginf(levels) | (levels >= S - 100.0))
+    assert np.all(np.isneginf(levels[-5:]))
+
+
+@pytest.mark.parametrize(("f", "fs"), [(8000.0, 44100), (16000.0, 44100), (20000.0, 48000)])
+def test_lcpeak_is_the_true_peak_between_samples(f, fs):
+    """A steady tone's C-weighted peak is √2 × its C-weighted RMS (formula), whatever its phase against
+    the samples; the largest sample alone reads up to 1.5 dB low at 8 kHz and 7.6 dB at 16 kHz."""
+    t = np.arange(fs) / fs
+    worst = 0.0
+    for phase in np.linspace(0, np.pi, 7):
+        x = 0.1 * np.sin(2 * np.pi * f * t + phase).astype(np.float32)
+        last = SoundLevelMeter(fs, S, interval_s=0.5).process(x)[-1]
+        expected = S + 20 * np.log10(0.1) + float(weighting_db("C", f))
+        worst = max(worst, abs(last.lcpeak - expected))
+    # 4× interpolation leaves at most cos(π f / 4 fs): 0.09, 0.36 and 0.47 dB; the filter 0.15 dB.
+    assert worst < 20 * -np.log10(np.cos(np.pi * f / (4 * fs))) + 0.15
+
+
+def test_lcpeak_of_a_one_cycle_8khz_pulse_at_44_1khz():
+    """Against a reference made in the frequency domain: the pulse's spectrum times the analogue C response
+    (IEC 61672-1 E.1 as a transfer function), interpolated 64× by zero-padding the spectrum."""
+    fs, f = 44100, 8000.0
+    n = fs // 2
+    worst_sample, worst_meter = 0.0, 0.0
+    for delay in np.linspace(0, 1, 5, endpoint=False):  # the pulse's start between two samples
+        t = np.arange(n) / fs - 0.1 - delay / fs
+        x = np.where((t >= 0) & (t < 1 / f), 0.5 * np.sin(2 * np.pi * f * t), 0.0)
+        spectrum = np.fft.rfft(x)
+        s = 2j * np.pi * np.fft.rfftfreq(n, 1 / fs)
+        w1, w4 = 2 * np.pi * 20.598997, 2 * np.pi * 12194.217
+        c = w4**2 * s**2 / ((s + w1) ** 2 * (s + w4) ** 2) * 10 ** (0.062 / 20)
+        reference = np.max(np.abs(np.fft.irfft(spectrum * c, 64 * n))) * 64
+        sampled = np.max(np.abs(np.fft.irfft(spectrum * c, n)))
+        last = SoundLevelMeter(fs, S, interval_s=0.5).process(x.astype(np.float32))[0]
+        worst_meter = max(worst_meter, abs(last.lcpeak - (S + 20 * np.log10(reference))))
+        worst_sample = max(worst_sample, 20 * np.log10(reference / sampled))
+    assert worst_sample > 0.5  # the test can tell a sample peak from a true peak
+    assert worst_meter < 0.2

@@ -187,3 +187,22 @@ def test_unreadable_files_name_the_problem(tmp_path: Path, text: str, expected: 
         load_site(write(tmp_path, text))
     assert expected in str(caught.value)
     assert str(tmp_path / "site.toml") in str(caught.value)
+
+
+@pytest.mark.parametrize("key", ["mqtt_url", "influx_url", "grafana_url"])
+def test_a_url_with_a_password_in_the_site_file_is_refused_without_echoing_it(
+    tmp_path: Path, key: str
+) -> None:
+    url = {"mqtt_url": "mqtts://u:s3cr3t@broker:8883", "influx_url": "http://u:s3cr3t@db:8086",
+           "grafana_url": "https://u:s3cr3t@grafana"}[key]  # fmt: skip
+    line = 'mqtt_url = "mqtt://127.0.0.1:1883"'
+    text = SMALL.replace(line, f'{key} = "{url}"' if key == "mqtt_url" else f'{line}\n{key} = "{url}"')
+    result = subprocess.run(
+        [sys.executable, "-m", "seatwatch", "validate", str(write(tmp_path, text))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"services.{key}: the URL carries a password" in result.stderr
+    assert "s3cr3t" not in result.stderr + result.stdout

@@ -80,3 +80,25 @@ def filter_conformance(sos: np.ndarray, goal_db: np.ndarray, fs: float) -> list[
         )
         for i, d in zip(idx, deviation, strict=True)
     ]
+
+
+_CLASS1_TOP_HZ = 16000
+"""The highest band with a finite class 1 lower limit (−16 dB): a rate that cannot carry it is not class 1."""
+
+
+def rate_statement(fs: float) -> tuple[bool, str]:
+    """Whether A/C/Z levels at sample rate ``fs`` can be class 1, and a sentence saying so and why.
+
+    Class 1 bounds the response from below up to 16 kHz (Table 3: +2.5/−16 dB there). A rate whose Nyquist
+    frequency lies below the 16 kHz band's upper edge cannot carry that band, so however good the filter,
+    sound with energy there reads low: at 16 kHz sampling everything above 6.3 kHz is missing.
+    """
+    judged = band_indices(fs)
+    top = NOMINAL_FREQUENCIES_HZ[judged[-1]] if judged.size else None
+    if top is not None and top >= _CLASS1_TOP_HZ:
+        return True, f"class 1 (IEC 61672-1:2013 Table 3) from 10 Hz to {top / 1000:g} kHz at {fs:g} Hz"
+    return False, (
+        f"not class 1: at {fs:g} Hz the weightings meet the class 1 limits only up to the "
+        f"{(top or 0) / 1000:g} kHz band, and the bands above it up to 16 kHz, which class 1 requires, "
+        "are not in the recording (sound there reads low); record at 44.1 kHz or more"
+    )

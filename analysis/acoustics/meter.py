@@ -16,8 +16,20 @@ Interval energies are summed in float64 so a 1-s sum of 48,000 float32 squares l
 
 Levels (IEC 61672-1:2013): LAeq = time-averaged A-weighted level (clause 3.9); LAFmax/LAFmin = highest
 and lowest A-weighted F time-weighted level (clauses 3.7, 3.10); LASmax the same with S; LCpeak = C-weighted
-peak sound level (clause 3.11); LZeq unweighted. A meter starts from silence, so the F level needs 5·τ
-(0.625 s) to settle: LAFmin ignores that first stretch of the stream (NaN for an interval inside it).
+peak sound level (clause 3.11), read from the 4× interpolated signal (:mod:`analysis.acoustics.true_peak`);
+LZeq unweighted; LAF = the F time-weighted level at the interval's last sample, what a meter samples
+every 100 ms for its percentile levels LAFN. A meter starts from silence, so the F level needs 5·τ
+(0.625 s) to settle: LAFmin and LAF ignore that first stretch of the stream (NaN for an interval inside it).
+
+Every weighting (Z too) starts with a DC blocker (:mod:`analysis.acoustics.weighting`), settled on the
+mean of the stream's first span — a fixed stretch of the stream, so the levels still do not depend on the
+chunking — so a microphone's DC offset neither rings at the start nor adds to any level.
+
+Below measurable range: a digital signal cannot carry a level far below its full scale (16-bit PCM
+quantises near −101 dB re full-scale RMS, float32 arithmetic leaves residues near −290 dB after a signal
+stops). Any level more than ``floor_db`` below full scale — by default ``FLOOR_DB``, 16-bit PCM's, what a
+bridge's microphones deliver — is reported as −inf, "below measurable range", never as a number such as
+−294 dB; −inf adds no energy to an average and sorts below every level.
 """
 
 from __future__ import annotations
@@ -28,8 +40,12 @@ import numpy as np
 
 from analysis.acoustics.levels import leq
 from analysis.acoustics.time_weighting import FAST_S, SLOW_S, TimeWeighting
+from analysis.acoustics.true_peak import TruePeak
 from analysis.acoustics.weighting import WeightingFilter
 
+FLOOR_DB = 100.0
+"""Levels more than this far below full scale (an RMS of 1.0) are below measurable range: just above the
+quantisation noise of 16-bit PCM (−101.1 dB)."""
 _SETTLING_TIME_CONSTANTS = 5.0
 _BATCH_S = 1.0
 """Audio filtered per call: long enough that scipy's fixed cost per call is small (a 100 ms call costs
@@ -40,7 +56,8 @@ about twice as much per sample), short enough to stay in the core's cache and bo
 class IntervalLevels:
     """The levels of one completed interval, in dB re 20 µPa. ``start_s`` counts from the stream's start.
 
-    Fields after ``lafmin`` are None when the meter was built with ``extended=False``.
+    Fields after ``lafmin`` are None when the meter was built with ``extended=False``. A level below
+    measurable range is −inf; NaN means not yet settled (``lafmin``, ``laf``).
     """
 
     start_s: float
@@ -52,12 +69,20 @@ class IntervalLevels:
     lceq: float | None = None
     lcpeak: float | None = None
     lzeq: float | None = None
+    laf: float | None = None
+
+
+def _latest(_earlier: float, later: float) -> float:
+    """Merge of a value sampled at the end of a part: the later part's value wins."""
+    return later
 
 
 # Per-interval statistics, in the order the reduction table holds them: how two partial values merge,
-# and the value of an empty part. The first three are always computed, the rest only when extended.
-_MERGE = (np.add, np.maximum, np.minimum, np.maximum, np.add, np.maximum, np.add)
-_EMPTY = (0.0, -np.inf, np.inf, -np.inf, 0.0, 0.0, 0.0)
+# the value of an empty part, and what a sum is divided by (n: the interval's samples) to give a mean
+# square. The first three are always computed, the rest only when extended.
+_MERGE = (np.add, np.maximum, np.minimum, np.maximum, np.add, np.maximum, np.add, _latest)
+_EMPTY = (0.0, -np.inf, np.inf, -np.inf, 0.0, 0.0, 0.0, np.nan)
+_PER_SAMPLE = (True, False, False, False, True, False, True, False)
 
 
 class SoundLevelMeter:
@@ -65,10 +90,17 @@ class SoundLevelMeter:
     RMS is 1.0 in full-scale units (so a sample value x corresponds to x·10^(S/20)·20 µPa).
 
     ``extended=False`` computes only LAeq, LAFmax and LAFmin (what a reading carries, DESIGN.md), about
-    half the work of the full set.
+    half the work of the full set. ``floor_db``: levels more than this far below full scale are −inf.
     """
 
-    def __init__(self, fs: float, sensitivity_db: float, interval_s: float = 1.0, extended: bool = True):
+    def __init__(
+        self,
+        fs: float,
+        sensitivity_db: float,
+        interval_s: float = 1.0,
+        extended: bool = True,
+        floor_db: float = FLOOR_DB,
+    ):
         self.fs = float(fs)
         self.interval_samples = round(interval_s * fs)
         if self.interval_samples < 1:
@@ -76,11 +108,16 @@ class SoundLevelMeter:
         self.interval_s = self.interval_samples / self.fs
         self.extended = extended
         self._reference = 10.0 ** (-sensitivity_db / 10.0)
+        self._floor_mean_square = 10.0 ** (-floor_db / 10.0)
         self._a = WeightingFilter("A", fs)
         self._fast = TimeWeighting(FAST_S, fs)
+        self._filters = [self._a]
         if extended:
             self._c = WeightingFilter("C", fs)
+            self._z = WeightingFilter("Z", fs)
+            self._filters += [self._c, self._z]
             self._slow = TimeWeighting(SLOW_S, fs)
+            self._peak = TruePeak(fs)
         self._settling = round(_SETTLING_TIME_CONSTANTS * FAST_S * fs)
         self._stats = len(_MERGE) if extended else 3
         self._batch = max(round(_BATCH_S * fs), 1)
@@ -158,6 +195,10 @@ class SoundLevelMeter:
         Sums are taken in float64 on each span alone (a float64 copy, so no casting buffer crosses a span
         boundary): they depend only on the span, never on what else was filtered in the same call.
         """
+        if self._measured == 0:  # settle the DC blockers on the first span, the same however chunked
+            offset = float(np.mean(x[: starts[1]] if starts.size > 1 else x, dtype=np.float64))
+            for weighting in self._filters:
+                weighting.settle(offset)
         a2 = self._a.process(x)
         np.square(a2, out=a2)
         fast = self._fast.process(a2)
@@ -173,12 +214,13 @@ class SoundLevelMeter:
         ]
         if self.extended:
             c = self._c.process(x)
-            np.abs(c, out=c)
+            ends = np.r_[starts[1:], x.size] - 1
             rows += [
                 np.maximum.reduceat(self._slow.process(a2), starts),
                 np.add.reduceat(np.square(c, dtype=np.float64), starts),
-                np.maximum.reduceat(c, starts),
-                np.add.reduceat(np.square(x, dtype=np.float64), starts),
+                np.maximum.reduceat(self._peak.process(c), starts),
+                np.add.reduceat(np.square(self._z.process(x), dtype=np.float64), starts),
+                fast_for_min[ends],
             ]
         return np.array(rows, dtype=np.float64)
 
@@ -199,10 +241,13 @@ class SoundLevelMeter:
 
     def _levels(self, stats: np.ndarray, n: int) -> IntervalLevels:
         """Turn the statistics of an interval of ``n`` samples into levels and advance the interval count."""
-        db = leq(stats / np.array([n, 1, 1, 1, n, 1, n])[: self._stats], self._reference)
-        db[2] = db[2] if np.isfinite(stats[2]) else np.nan  # LAFmin still settling
+        means = stats / np.where(_PER_SAMPLE[: self._stats], n, 1)
         if self.extended:
-            db[5] = leq(stats[5] ** 2, self._reference)  # peak: the largest |sample|, squared
+            means[5] = stats[5] ** 2  # peak: the largest |interpolated sample|, squared
+            means[7] = means[7] if np.isfinite(means[7]) else np.nan  # LAF still settling
+        means[2] = means[2] if np.isfinite(means[2]) else np.nan  # LAFmin still settling
+        db = leq(means, self._reference)
+        db[means < self._floor_mean_square] = -np.inf  # below measurable range (NaN compares False: kept)
         start = self._intervals * self.interval_s
         self._intervals += 1
         return IntervalLevels(start, n / self.fs, *(float(v) for v in db))

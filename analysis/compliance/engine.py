@@ -54,7 +54,7 @@ class ZoneResult:
     kind: str
     area_m2: float
     seats: int
-    verdict: str
+    verdict: str | None  # worst of the zone's own checks; None when the profile gives the kind none
     checks: list[CheckResult]
 
 
@@ -110,8 +110,8 @@ class _Evaluator:
         levels = st.percentiles()
         result.details.update(
             {
-                "l10": levels.get(10),
-                "l90": levels.get(90),
+                "laeq_p10": levels.get(10),  # percentiles of the readings' LAeq, not a meter's LAF10/90
+                "laeq_p90": levels.get(90),
                 "lafmax": st.lafmax,
                 "covered_hours": st.noise_seconds / 3600,
             }
@@ -126,8 +126,7 @@ class _Evaluator:
         let a value made mostly of them claim a failure it cannot measure."""
         result.details["below_floor_hours"] = below / 3600
         result.reasons.append(
-            f"{below / 3600:.1f} h of {covered / 3600:.1f} h covered were below the sensor's measurable "
-            "range (STANDARDS.md §7)"
+            f"{below / 3600:.1f} h of {covered / 3600:.1f} h covered were below the sensor's measurable range"
         )
         if below / covered > UPPER_BOUND_SHARE:
             result.details["upper_bound"] = "yes"
@@ -325,11 +324,9 @@ def assess(
             evaluator.uniformity(c, zone, stats) for c in profile.checks_for(zone.kind) if c.scope == "zone"
         ]
         members = [s for s in seats if s.zone == zone.id]
-        verdict = (
-            worst([*(c.verdict for c in checks), *(s.verdict for s in members)])
-            if members
-            else "insufficient_data"
-        )
+        # A zone's verdict is its own checks' (uniformity), not its worst seat's: the report counts the
+        # seats by verdict beside it, so a passing uniformity is never shown as a zone "fail".
+        verdict = worst(c.verdict for c in checks) if checks else None
         zones.append(ZoneResult(zone.id, zone.name, zone.kind, zone.area_m2, len(members), verdict, checks))
     calibration = [s for group in statuses.values() for s in group]
     return Assessment(

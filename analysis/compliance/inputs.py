@@ -61,6 +61,8 @@ def parse_moment(text: str, tz: ZoneInfo, option: str) -> datetime:
         raise InputError(
             f"{option} {text!r} is not an ISO date or date-time (e.g. 2026-03-01 or 2026-03-01T08:00)"
         ) from None
+    if not 2000 <= moment.year < 2100:  # before converting: year 1 with +14:00 overflows astimezone
+        raise InputError(f"{option} {text!r} is outside 2000–2100")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     utc = moment.astimezone(UTC)

@@ -1,11 +1,11 @@
 """The distribution of LAeq readings per seat and bucket: covered seconds in 1 dB bins, kept sparse.
 
-L10/L90 over a check's hours cannot be pooled from per-bucket percentiles, and the database cannot
+LAeq p10/p90 over a check's hours cannot be pooled from per-bucket percentiles, and the database cannot
 histogram (InfluxQL has no GROUP BY on a field value; one ``count()`` statement per bin is a scan per
 bin). So the engine streams the readings' ``laeq`` and ``dur`` once (:mod:`analysis.compliance.queries`)
 and bins them here: every reading adds its ``dur`` to the bin of its level in its bucket. Percentiles
 read from these bins are exact to within the 1 dB bin, whatever the levels do within a bucket; the same
-bins are stored in the rollups (``h20`` … ``h120``), so reports from rollups give the same L10/L90.
+bins are stored in the rollups (``h20`` … ``h120``), so reports from rollups give the same p10/p90.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ are 1.4 million rows. What the engine reads:
 - noise: ``sum(exposure)`` and ``sum(dur)`` (the energy and the covered seconds; level =
   10·lg(Σexposure/Σdur), DESIGN.md — never ``mean(laeq)``) and ``max(lafmax)``; a second statement sums
   ``dur`` of ``below_floor`` readings (STANDARDS.md §7).
-- the level distribution for L10/L90: every reading's ``laeq`` and ``dur``, streamed in chunks
+- the distribution for laeq_p10/p90: every reading's ``laeq`` and ``dur``, streamed in chunks
   (:mod:`analysis.compliance.stream`) and binned per bucket at once (:mod:`analysis.compliance.levels`).
   This is the one raw read, and it is cheaper than what it replaced: five ``percentile()`` calls per
   bucket cost 5 µs per reading on influxd 1.6.7 and gave only an estimate; the stream costs about 2 µs

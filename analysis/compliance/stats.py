@@ -4,9 +4,11 @@ The engine judges from these :class:`WindowStats`, whichever way they were obtai
 aggregates of the raw readings (:func:`raw_stats`) or from the hourly rollups the engine writes
 (:mod:`analysis.compliance.rollups`) — so both ways give the same figures by construction.
 
-L10/L90 come from the covered seconds in 1 dB bins of the readings' LAeq (:mod:`analysis.compliance.levels`),
-read back with :func:`analysis.acoustics.levels.percentile_levels` at the bin centres: exact to within
-half a bin.
+``laeq_p10``/``laeq_p90``, the 10th and 90th percentiles (levels exceeded 10 % and 90 % of the time) of the
+readings' LAeq — 1 s values from a seatwatch bridge — come from the covered seconds in 1 dB bins
+(:mod:`analysis.compliance.levels`), read back with :func:`analysis.acoustics.levels.percentile_levels` at
+the bin centres: exact to within half a bin. They are not a sound level meter's LAF10/LAF90, which sample
+the F time-weighted level every 100 ms (``seatwatch level``); on speech the two differ by many dB.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class WindowStats:
         return float(10 * np.log10(self.noise_energy / self.noise_seconds))
 
     def percentiles(self) -> dict[int, float]:
-        """L10 and L90 from the histogram (bin centres), or {} without noise data."""
+        """10th and 90th percentiles of the readings' LAeq from the histogram (bin centres), or {}."""
         keep = self.histogram > 0
         if not keep.any():
             return {}

@@ -65,9 +65,7 @@ def judge(check: Check, value: float | None, coverage: float, min_coverage: floa
     )
     word = "at most" if check.direction == "max" else "at least"
     if check.confidence == "L":
-        result.reasons.append(
-            "limit of confidence L (STANDARDS.md): provisional, not confirmed as the standard's word"
-        )
+        result.reasons.append("limit of confidence L: provisional, not confirmed as the standard's word")
     if value is None:
         result.reasons.append(f"no readings in the check's hours (coverage {coverage:.0%})")
         return result

@@ -40,16 +40,19 @@ def floor_plan_svg(doc: dict[str, Any]) -> str:
         bx, by = px(max(s["x"] for s in members) + 0.9, max(s["y"] for s in members) + 0.9)
         name = zone_verdicts.get(zone_id, {}).get("name", zone_id)
         parts.append(
-            f'<rect class="zone" x="{ax:.1f}" y="{ay:.1f}" width="{bx - ax:.1f}" height="{by - ay:.1f}"/>'
-            f'<text class="zone-label" x="{ax + 4:.1f}" y="{ay + 12:.1f}">{escape(name)}</text>'
+            f'<rect class="zone" x="{ax:.1f}" y="{ay:.1f}" width="{bx - ax:.1f}" height="{by - ay:.1f}" '
+            f'fill="#eef1f5" stroke="#9aa4b2"/><text class="zone-label" x="{ax + 4:.1f}" y="{ay + 12:.1f}" '
+            f'font-size="11" fill="#556666">{escape(name)}</text>'
         )
     for s in seats:
         cx, cy = px(s["x"], s["y"])
         colour = COLOURS[s["verdict"]]
         parts.append(
             f'<circle class="seat" data-seat="{escape(s["seat"])}" cx="{cx:.1f}" cy="{cy:.1f}" '
-            f'r="{radius:.1f}" '
-            f'fill="{colour}"><title>{escape(s["seat"])}: {escape(s["verdict"])}</title></circle>'
+            f'r="{radius:.1f}" fill="{colour}" stroke="#fff" stroke-width="1">'
+            f"<title>{escape(s['seat'])}: {escape(s['verdict'])}</title></circle>"
+            f'<text x="{cx:.1f}" y="{cy + radius + 9:.1f}" font-size="8" text-anchor="middle" fill="#34495e">'
+            f"{escape(s['seat'])}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -2,6 +2,7 @@
 "use strict";
 (function () {
   const doc = JSON.parse(document.getElementById("report-data").textContent);
+  const ui = JSON.parse(document.getElementById("report-ui").textContent);
   const bySeat = new Map(doc.seats.map((s) => [s.seat, s]));
   const select = document.getElementById("seat-select");
   const NS = "http://www.w3.org/2000/svg";
@@ -24,7 +25,7 @@
     svg.appendChild(el("text", { x: left, y: 14, "font-size": 12 }, title));
     const finite = values.filter((v) => v !== null).concat(lines);
     if (!finite.length) {
-      svg.appendChild(el("text", { x: left, y: 100, "font-size": 12 }, "no readings"));
+      svg.appendChild(el("text", { x: left, y: 100, "font-size": 12 }, ui.no_readings));
       target.appendChild(svg);
       return;
     }
@@ -33,8 +34,10 @@
     const pad = (hi - lo) * 0.1; lo -= pad; hi += pad;
     const n = Math.max(values.length, 1), step = (w - left - 10) / n;
     const y = (v) => top + (h - top - bottom) * (1 - (v - lo) / (hi - lo));
-    for (const v of [lo, (lo + hi) / 2, hi]) {
-      svg.appendChild(el("text", { x: 2, y: y(v) + 4, "font-size": 10 }, `${v.toFixed(0)} ${unit}`));
+    // Ticks at the limits (required, target) so the axis says what the bars are judged against.
+    const ticks = lines.length ? [...new Set(lines)] : [lo, hi];
+    for (const v of ticks) {
+      svg.appendChild(el("text", { x: 2, y: y(v) + 4, "font-size": 10 }, `${+v.toFixed(2)} ${unit}`));
     }
     values.forEach((v, i) => {
       if (v === null) return;
@@ -60,10 +63,8 @@
     document.querySelectorAll(`[data-seat="${CSS.escape(seatId)}"]`).forEach((n) => n.classList.add("selected"));
     const box = document.getElementById("seat-charts");
     box.replaceChildren();
-    chart(box, `${seatId}: LAeq over occupied hours, per day`, seat.daily.laeq_occupied || [],
-      limits(seat, "noise"), "dB");
-    chart(box, `${seatId}: lowest hourly mean lux in occupied hours, per day`,
-      seat.daily.lux_min_occupied || [], limits(seat, "light"), "lx");
+    chart(box, `${seatId}: ${ui.noise_chart}`, seat.daily.laeq_occupied || [], limits(seat, "noise"), "dB");
+    chart(box, `${seatId}: ${ui.light_chart}`, seat.daily.lux_min_occupied || [], limits(seat, "light"), "lx");
   }
 
   for (const s of doc.seats) select.appendChild(new Option(`${s.seat} (${s.verdict})`, s.seat));

@@ -1,4 +1,5 @@
-"""``seatwatch report``: judge a period and write report.json, seats.csv and report.html to a folder."""
+"""``seatwatch report``: judge a period and write report.json, seats.csv, zones.csv, report.html and
+report.pdf to a private folder, in the site's language or the one ``--lang`` names."""
 
 from __future__ import annotations
 
@@ -12,27 +13,59 @@ from analysis.compliance.inputs import InputError, add_common_arguments, load_in
 from analysis.compliance.windows import PeriodError
 from analysis.report.document import report_document
 from analysis.report.html import report_html
-from analysis.report.seats_csv import write_seats_csv
+from analysis.report.output_files import prepare_folder, private_file
+from analysis.report.pdf import PdfUnavailable, write_pdf
+from analysis.report.seats_csv import write_seats_csv, write_zones_csv
+from seatwatch.calibration import load_records
 from seatwatch.config_errors import ConfigError
+from seatwatch.i18n import LOCALES, normalize_locale
 from seatwatch.influxql import InfluxQLError
+
+
+def _lang(text: str) -> str:
+    try:
+        return normalize_locale(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for report.json/.html, seats.csv")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", help="folder for report.json/.html/.pdf, seats.csv, zones.csv"
+    )
     parser.add_argument(
         "--source",
         choices=("auto", "raw", "rollups"),
         default="auto",
         help="rollups written by 'seatwatch analyze' when complete for the period (auto), or the readings",
     )
+    parser.add_argument(
+        "--lang",
+        type=_lang,
+        metavar="|".join(LOCALES),
+        help="language of the report (default: the site file's locale)",
+    )
+    parser.add_argument(
+        "--document-number", metavar="TEXT", help="your document number (default: derived from the figures)"
+    )
+    parser.add_argument("--no-pdf", action="store_true", help="skip report.pdf")
 
 
-def write_report(doc: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+def write_report(doc: dict, out: Path, pdf: bool = True) -> None:
+    """Write the report files; raises PdfUnavailable after the others are written if the PDF cannot be."""
+    warning = prepare_folder(out)
+    if warning:
+        print(f"seatwatch report: warning: {warning}", file=sys.stderr)
+    with private_file(out / "report.json", encoding="utf-8") as f:
+        f.write(json.dumps(doc, ensure_ascii=False, indent=1))
     write_seats_csv(doc, out / "seats.csv")
-    (out / "report.html").write_text(report_html(doc), encoding="utf-8")
+    write_zones_csv(doc, out / "zones.csv")
+    html = report_html(doc)
+    with private_file(out / "report.html", encoding="utf-8") as f:
+        f.write(html)
+    if pdf:
+        write_pdf(html, out / "report.pdf")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,20 +83,25 @@ def run(args: argparse.Namespace) -> int:
             args.min_coverage,
             args.source,
         )
+        book = load_records(inputs.client, inputs.site.id)
     except (ConfigError, InputError, NoDataError, PeriodError) as exc:
         return report_input_error("report", exc)
     except InfluxQLError as exc:
         print(f"seatwatch report: {exc}", file=sys.stderr)
         return 1
-    doc = report_document(assessment)
+    lang = args.lang or inputs.site.locale
+    doc = report_document(assessment, lang, book, args.document_number)
     try:
-        write_report(doc, out)
+        write_report(doc, out, pdf=not args.no_pdf)
     except OSError as exc:
         print(f"seatwatch report: cannot write to {out}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except PdfUnavailable as exc:
+        print(f"seatwatch report: report.pdf not written: {exc}", file=sys.stderr)
         return 2
     s = doc["summary"]
     print(
         f"{out}/report.html: {s['seats']} seats — {s['pass']} pass, {s['marginal']} marginal, "
-        f"{s['fail']} fail, {s['insufficient_data']} insufficient data"
+        f"{s['fail']} fail, {s['insufficient_data']} insufficient data ({lang})"
     )
     return 0

@@ -10,6 +10,7 @@ problem at once, each with file, line and key (:mod:`seatwatch.config_errors`). 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,10 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
 FIXED_HOURS = ("occupied", "unoccupied", "all")
 DIRECTIONS = ("max", "min")
 CONFIDENCES = ("H", "M", "L")
-PROFILE_KEYS = {"id", "name", "description", "min_coverage"}
+PROFILE_KEYS = {"id", "name", "description", "description_zh", "min_coverage"}
+STANDARD_KEYS = {"id", "title_zh", "title_en", "note_en", "note_zh"}
+BASIS_KEYS = {"limit", "standard", "clause", "confidence"}
+BASIS_LIMITS = ("required", "target", "both")
 CHECK_KEYS = {
     "id",
     "title",
@@ -44,8 +48,33 @@ CHECK_KEYS = {
     "direction",
     "source",
     "confidence",
+    "title_zh",
+    "basis",
 }
-CHECK_OPTIONAL = {"title"}
+CHECK_OPTIONAL = {"title", "title_zh", "basis"}
+
+
+@dataclass(frozen=True)
+class Standard:
+    """A document limits come from, cited by its official Chinese title with the English beside it;
+    ``note_en``/``note_zh`` carry what a report must quote about it (e.g. an explanatory note)."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    note_en: str = ""
+    note_zh: str = ""
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Where one limit of a check comes from: the requirement, the target or both, a standard (an id of
+    the profile's [[standards]]), its clause, and how sure we are of the value (H/M/L)."""
+
+    limit: str
+    standard: str
+    clause: str
+    confidence: str
 
 
 @dataclass(frozen=True)
@@ -64,6 +93,8 @@ class Check:
     source: str
     confidence: str
     title: str = ""
+    title_zh: str = ""
+    basis: tuple[Basis, ...] = ()
 
     @property
     def scope(self) -> str:
@@ -92,6 +123,8 @@ class Profile:
     zones: dict[str, tuple[Check, ...]]
     clock_hours: dict[str, ClockHours] = field(default_factory=dict)
     path: Path | None = None
+    description_zh: str = ""
+    standards: dict[str, Standard] = field(default_factory=dict)
 
     def checks_for(self, kind: str) -> tuple[Check, ...]:
         """The checks of a zone kind; a kind the profile leaves out has none."""
@@ -150,11 +183,12 @@ class _ProfileReader:
         self.path = path
         self.doc = doc
         self.p = ProblemList(path, text)
+        self.standards: dict[str, Standard] = {}
 
     def read(self) -> Profile:
         for key in self.doc:
-            if key not in ("profile", "clock_hours", "zones"):
-                self.p.add(key, "unknown key (expected profile, clock_hours, zones)")
+            if key not in ("profile", "clock_hours", "zones", "standards"):
+                self.p.add(key, "unknown key (expected profile, clock_hours, standards, zones)")
         head = self.table(self.doc, "profile", required=True)
         for key in head:
             if key not in PROFILE_KEYS:
@@ -167,6 +201,7 @@ class _ProfileReader:
             self.p.add("profile.min_coverage", f"must be a number in (0, 1], not {coverage!r}")
             coverage = 0.75
         clock = self.read_clock_hours()
+        self.standards = self.read_standards()
         zones: dict[str, tuple[Check, ...]] = {}
         raw_zones = self.table(self.doc, "zones", required=True)
         for kind, raw in raw_zones.items():
@@ -185,7 +220,79 @@ class _ProfileReader:
             zones=zones,
             clock_hours=clock,
             path=self.path,
+            description_zh=self.text(head, "description_zh", "profile"),
+            standards=self.standards,
         )
+
+    def text(self, table: dict[str, Any], key: str, where: str) -> str:
+        """An optional string key ("" when absent); another type is a problem."""
+        value = table.get(key, "")
+        if not isinstance(value, str):
+            self.p.add(f"{where}.{key}", f"must be a string, not {type(value).__name__}")
+            return ""
+        return value
+
+    def tables(self, raw: list[Any], where: str, keys: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The tables of an array with their key paths; non-tables and unknown keys are problems."""
+        for n, item in enumerate(raw):
+            at = f"{where}[{n}]"
+            if not isinstance(item, dict):
+                self.p.add(at, f"must be a table with keys {', '.join(sorted(keys))}")
+                continue
+            for key in item:
+                if key not in keys:
+                    self.p.add(f"{at}.{key}", f"unknown key (expected one of: {', '.join(sorted(keys))})")
+            yield at, item
+
+    def read_standards(self) -> dict[str, Standard]:
+        raw = self.doc.get("standards", [])
+        if not isinstance(raw, list):
+            self.p.add("standards", "must be an array of tables ([[standards]])")
+            return {}
+        out: dict[str, Standard] = {}
+        for where, item in self.tables(raw, "standards", STANDARD_KEYS):
+            values = [self.typed(item, key, str, where) for key in ("id", "title_zh", "title_en")]
+            if None in values:
+                continue
+            if values[0] in out:
+                self.p.add(f"{where}.id", f"duplicate standard id {values[0]!r}")
+            out[values[0]] = Standard(
+                *values, self.text(item, "note_en", where), self.text(item, "note_zh", where)
+            )
+        return out
+
+    def read_basis(self, item: dict[str, Any], where: str, confidence: Any) -> tuple[Basis, ...]:
+        """The optional ``basis`` array; the check's confidence must be the lowest of its entries', so a
+        provisional limit can never hide behind a confident one."""
+        raw = item.get("basis", [])
+        if not isinstance(raw, list):
+            self.p.add(f"{where}.basis", "must be an array of { limit, standard, clause, confidence } tables")
+            return ()
+        out = []
+        for at, entry in self.tables(raw, f"{where}.basis", BASIS_KEYS):
+            values = {
+                key: self.typed(entry, key, str, at) for key in ("limit", "standard", "clause", "confidence")
+            }
+            if values["limit"] is not None and values["limit"] not in BASIS_LIMITS:
+                self.p.add(
+                    f"{at}.limit", f"must be one of {', '.join(BASIS_LIMITS)}, not {values['limit']!r}"
+                )
+            if values["standard"] is not None and values["standard"] not in self.standards:
+                self.p.add(f"{at}.standard", f"{values['standard']!r} is not the id of a [[standards]] entry")
+            if values["confidence"] is not None and values["confidence"] not in CONFIDENCES:
+                self.p.add(f"{at}.confidence", f"must be 'H', 'M' or 'L', not {values['confidence']!r}")
+            if None not in values.values():
+                out.append(Basis(**values))
+        covered = {b.limit for b in out}
+        if out and "both" not in covered and not {"required", "target"} <= covered:
+            self.p.add(f"{where}.basis", "must give the basis of both the requirement and the target")
+        ranks = [CONFIDENCES.index(b.confidence) for b in out if b.confidence in CONFIDENCES]
+        if ranks and confidence in CONFIDENCES and CONFIDENCES.index(confidence) != max(ranks):
+            self.p.add(
+                f"{where}.confidence",
+                f"is {confidence!r} but the lowest confidence of its basis is {CONFIDENCES[max(ranks)]!r}",
+            )
+        return tuple(out)
 
     def table(self, doc: dict[str, Any], key: str, required: bool = False) -> dict[str, Any]:
         value = doc.get(key)
@@ -255,11 +362,17 @@ class _ProfileReader:
                 for key in sorted(CHECK_KEYS - CHECK_OPTIONAL)
             }
             self.validate_check(values, where, clock)
+            basis = self.read_basis(item, where, values["confidence"])
+            title_zh = self.text(item, "title_zh", where)
             if values["id"] in ids:
                 self.p.add(f"{where}.id", f"duplicate check id {values['id']!r} in zone kind {kind!r}")
             ids.add(values["id"])
             if len(self.p.problems) == before:
-                out.append(Check(title=str(item.get("title", values["id"])), **values))
+                out.append(
+                    Check(
+                        title=str(item.get("title", values["id"])), title_zh=title_zh, basis=basis, **values
+                    )
+                )
         return out
 
     def validate_check(self, v: dict[str, Any], where: str, clock: dict[str, ClockHours]) -> None:
@@ -278,9 +391,7 @@ class _ProfileReader:
         if v["direction"] is not None and v["direction"] not in DIRECTIONS:
             self.p.add(f"{where}.direction", f"must be 'max' or 'min', not {v['direction']!r}")
         if v["confidence"] is not None and v["confidence"] not in CONFIDENCES:
-            self.p.add(
-                f"{where}.confidence", f"must be 'H', 'M' or 'L' (STANDARDS.md), not {v['confidence']!r}"
-            )
+            self.p.add(f"{where}.confidence", f"must be 'H', 'M' or 'L', not {v['confidence']!r}")
         required, target, direction = v["required"], v["target"], v["direction"]
         if None not in (required, target) and direction in DIRECTIONS:
             stricter_or_equal = target <= required if direction == "max" else target >= required

@@ -20,8 +20,15 @@ APIS = ("auto", "v1", "v2")
 
 
 class Writer(Protocol):
+    @property
+    def user(self) -> str | None:
+        """Who we write as, for messages (never the password)."""
+
     def write(self, lines: list[str]) -> None:
         """Store a batch; raise :class:`WriteError` when it is not stored."""
+
+    def create_database(self) -> None:
+        """Create the database written to; raise :class:`WriteError` when that is not permitted."""
 
     def close(self) -> None: ...
 

@@ -12,7 +12,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from seatwatch.line_protocol import WriteError
+from seatwatch.line_protocol import WriteError, http_error
 
 
 class V2ClientWriter:
@@ -31,15 +31,27 @@ class V2ClientWriter:
         try:
             self._api.write(self.bucket, self.org, "\n".join(lines), write_precision=WritePrecision.NS)
         except ApiException as exc:
-            status = exc.status or 0
-            detail = str(exc.body or exc.reason or "")[:500]
-            # 4xx means the data or the credentials are wrong, except 429 (slow down).
-            retryable = status == 0 or status == 429 or status >= 500
-            raise WriteError(
-                f"InfluxDB at {self.url} refused the write ({status}): {detail}", retryable
-            ) from exc
+            if not exc.status:
+                raise WriteError(f"cannot reach InfluxDB at {self.url}: {exc.reason}", True) from exc
+            body = exc.body if isinstance(exc.body, bytes) else str(exc.body or exc.reason or "").encode()
+            raise http_error(self.url, exc.status, body) from exc
         except (Urllib3Error, OSError) as exc:
             raise WriteError(f"cannot reach InfluxDB at {self.url}: {exc}", True) from exc
+
+    @property
+    def user(self) -> str | None:
+        """Token authentication has no user name to show."""
+        return None
+
+    def create_database(self) -> None:
+        """A v2 bucket needs an organisation's rights and a retention choice: never created behind the
+        operator's back. Raises, so ingest holds the readings and says what to create."""
+        raise WriteError(
+            f"bucket {self.bucket!r} does not exist at {self.url}: create it (and on 2.x a DBRP mapping)",
+            True,
+            403,
+            "bucket not found",
+        )
 
     def close(self) -> None:
         self._client.close()

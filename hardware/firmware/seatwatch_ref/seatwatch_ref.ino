@@ -1,9 +1,10 @@
 // seatwatch reference sensor firmware (Arduino core for ESP32-S3, arduino-esp32 >= 3.0).
 //
 // Measures on the device and sends only levels (hardware/PROTOCOL.md, version 1), never audio:
-//   - ICS-43434 I2S MEMS microphone at 48 kHz -> IEC 61672-1 A weighting (3 biquads, coefficients from
-//     analysis/acoustics/weighting.py: `python -c "from analysis.acoustics.weighting import design_weighting;
-//     print(design_weighting('A', 48000))"`) -> squared -> F time weighting (tau 0.125 s) -> per second LAeq, LAFmax, LAFmin
+//   - ICS-43434 I2S MEMS microphone at 48 kHz -> 1 Hz DC blocker -> IEC 61672-1 A weighting (1 + 3 biquads,
+//     coefficients from analysis/acoustics/weighting.py: `python -c "from analysis.acoustics.weighting import
+//     measurement_sections; print(measurement_sections('A', 48000))"`) -> squared -> F time weighting
+//     (tau 0.125 s) -> per second LAeq, LAFmax, LAFmin
 //   - OPT3001 ambient light sensor (I2C, cosine-corrected, photopic) read once per second
 //   - one "$SW1,L,..." frame per second with a sequence number and CRC-16/CCITT-FALSE.
 // Build with RAW_MODE 1 to stream raw s16le PCM instead (bridge driver "audio"); no frames then.
@@ -27,21 +28,27 @@ static const uint32_t INTERVAL_MS = 1000;
 static const float SENSITIVITY_DB = 123.0f;  // level of RMS = full scale; ICS-43434: -26 dBFS @ 94 dB (sine)
 static const uint8_t OPT3001 = 0x44;
 
-// A weighting at 48 kHz as second-order sections {b0, b1, b2, a1, a2} (a0 = 1). Regenerate from
-// analysis/acoustics/weighting.py when FS changes; the host and the device must use the same design.
-static const float A_SOS[3][5] = {
+// DC blocker then A weighting at 48 kHz, as second-order sections {b0, b1, b2, a1, a2} (a0 = 1). The
+// first row is the first-order 1 Hz high-pass: the ICS-43434 and the I2S path carry a DC offset whose
+// step at power-up would ring through the A filter's 20.6 Hz poles; it starts settled on the first
+// sample (see settle()). Regenerate from analysis/acoustics/weighting.py when FS changes; the host and
+// the device must use the same design.
+static const int SECTIONS = 4;
+static const float A_SOS[SECTIONS][5] = {
+    {9.999345544e-01f, -9.999345544e-01f, 0.000000000e+00f, -9.998691089e-01f, 0.000000000e+00f},
     {1.000000000e+00f, -2.000000000e+00f, 1.000000000e+00f, -1.994614456e+00f, 9.946217070e-01f},
     {1.000000000e+00f, -2.000000000e+00f, 1.000000000e+00f, -1.893870495e+00f, 8.951597691e-01f},
-    {5.909127720e-01f, 2.343883604e-01f, -2.531378007e-05f, -3.059424772e-01f, -7.339489620e-05f},
+    {5.909125201e-01f, 2.343910480e-01f, -2.658690465e-05f, -3.059378156e-01f, -7.716250887e-05f},
 };
-static float z[3][2];
+static float z[SECTIONS][2];
+static bool settled = false;
 
 I2SClass i2s;
 static uint32_t seq = 0;
 static double energy = 0.0;  // sum of squared A-weighted samples in the interval
 static float fast = 0.0f;    // F time-weighted mean square
 static float fastMax = 0.0f, fastMin = INFINITY;
-static uint32_t samples = 0, settled = 0;
+static uint32_t samples = 0, fastSamples = 0;
 static const float FAST_A = expf(-1.0f / (0.125f * FS));
 
 static uint16_t crc16(const char *data, size_t n) {  // CRC-16/CCITT-FALSE
@@ -59,8 +66,14 @@ static void sendFrame(const char *body) {
   Serial.write((const uint8_t *)line, n);
 }
 
+static void settle(float x) {  // steady state of a constant input x: the DC blocker outputs 0
+  z[0][0] = -A_SOS[0][0] * x;
+  settled = true;
+}
+
 static float aWeight(float x) {
-  for (int s = 0; s < 3; s++) {  // transposed direct form II
+  if (!settled) settle(x);
+  for (int s = 0; s < SECTIONS; s++) {  // transposed direct form II
     const float *c = A_SOS[s];
     float y = c[0] * x + z[s][0];
     z[s][0] = c[1] * x - c[3] * y + z[s][1];
@@ -112,7 +125,8 @@ void loop() {
     energy += a2;
     fast = FAST_A * fast + (1.0f - FAST_A) * a2;
     if (fast > fastMax) fastMax = fast;
-    if (++settled > FS * 5 / 8 && fast < fastMin) fastMin = fast;  // F needs 5 tau to settle after reset
+    if (fastSamples < FS * 5 / 8) fastSamples++;  // F needs 5 tau to settle after reset (and never wraps)
+    else if (fast < fastMin) fastMin = fast;
     if (++samples == FS * INTERVAL_MS / 1000) {
       char body[128], lux[16] = "";
       float lx = readLux();
