@@ -16,7 +16,7 @@ own database, and measures the service ``seatwatch analyze --from D-23h --to D+1
 - (b) the upkeep after late data: every seat's readings of 10:00–11:00 arrive (an outbox replay), then
   one run (roll up that hour, found through the journal; judge again the 14 windows holding it);
 - (c) the monthly report from rollups: the day's rollups copied to 29 more days (same points, shifted),
-  then a 30-day report (assess + report.json, seats.csv, report.html);
+  then a 30-day report (assess + report.json, seats.csv, report.html; the PDF is left out);
 - (d) storage per seat-day: ``du`` of the database's shard and WAL folders 60 s after writing, and again
   once influxd has compacted them (it is started with 10 s / 30 s cold durations for that), scaled from
   the hours written to 24;
@@ -152,7 +152,7 @@ def _child(task: str, site_path: str, now_iso: str, out: Any) -> None:
         a = assess(
             inputs.site, inputs.profile, inputs.client, DAY, DAY + timedelta(days=30), source="rollups"
         )
-        write_report(report_document(a), Path(site_path).parent / "report")
+        write_report(report_document(a), Path(site_path).parent / "report", pdf=False)
         done: Any = a.source
     else:
         done = ac.service_run(inputs, timedelta(hours=1), int(task), None, datetime.fromisoformat(now_iso))

@@ -66,7 +66,9 @@ def _writer(inputs: Inputs) -> Callable[[list[str]], None]:
     return lambda lines: write_v1(inputs.influx_url, inputs.influx_db, lines, token=inputs.influx_token)
 
 
-def _judge(inputs: Inputs, start: datetime, end: datetime, min_coverage: float | None, rolled: int) -> None:
+def _judge(
+    inputs: Inputs, start: datetime, end: datetime, min_coverage: float | None, rolled: int = 0
+) -> None:
     """Judge [start, end) (from the rollups when they are complete) and write its compliance points."""
     a = assess(inputs.site, inputs.profile, inputs.client, start, end, min_coverage)
     lines = compliance_lines(a)
@@ -75,8 +77,9 @@ def _judge(inputs: Inputs, start: datetime, end: datetime, min_coverage: float |
     print(
         f"{inputs.site.id} {start.isoformat()}..{end.isoformat()} profile {inputs.profile.id}: "
         f"{s['seats']} seats, {s['pass']} pass, {s['marginal']} marginal, {s['fail']} fail, "
-        f"{s['insufficient_data']} insufficient data (from {a.source}); {len(lines)} compliance points "
-        f"and {rolled} rollup points written",
+        f"{s['insufficient_data']} insufficient data (from {a.source}); {len(lines)} compliance points"
+        + (f" and {rolled} rollup points" if rolled else "")
+        + " written",
         flush=True,
     )
 
@@ -106,9 +109,12 @@ def service_run(
     due = [n for n, _, _ in windows_due(inputs.start, inputs.end, every, done, now - SETTLE)]
     kept = upkeep(inputs.site, inputs.profile, inputs.client, _writer(inputs), inputs.start, now)
     changed = windows_touching(inputs.start, inputs.end, every, done, kept.changed)
+    spans = ", ".join(f"{a.isoformat()}..{b.isoformat()}" for a, b in kept.changed) or "none"
+    new = f"{kept.new[0].isoformat()}..{kept.new[1].isoformat()}" if kept.new else "none"
+    print(f"{inputs.site.id} upkeep: new {new}; changed {spans}; {kept.points} rollup points", flush=True)
     for n in sorted(changed | set(due)):
         try:
-            _judge(inputs, inputs.start + n * every, inputs.end + n * every, min_coverage, kept.points)
+            _judge(inputs, inputs.start + n * every, inputs.end + n * every, min_coverage)
         except NoDataError as exc:
             print(f"seatwatch analyze: {exc}; nothing written for this window", file=sys.stderr)
     return due[-1] + 1 if due else done
