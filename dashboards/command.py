@@ -73,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         site = load_site(args.site)
-        services = load_services(site.services, base=site.path.parent if site.path else None)
+        services = load_services(site.services, base=site.path.parent if site.path else None, site=site.id)
         bundle = bundle_module.build(site, services, args.language)
     except ConfigError as exc:
         for problem in exc.problems:

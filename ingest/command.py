@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ingest.service import IngestService, Options
 from ingest.writers import APIS, detect_api, make_writer
+from seatwatch.change_journal import JournalWriter
 from seatwatch.config_errors import ConfigError
 from seatwatch.line_protocol import WriteError
 from seatwatch.settings import Services, load_services, redact
@@ -127,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
         problems.append(f"--health-port {args.health_port} is not a TCP port")
     try:
         site = load_site(args.site)
-        services = load_services(site.services, base=site.path.parent if site.path else None)
+        base = site.path.parent if site.path else None
+        services = load_services(site.services, base=base, site=site.id)
     except ConfigError as exc:
         problems.extend(str(p) for p in exc.problems)
         services = None
@@ -180,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
             stop.wait(5)
     if stop.is_set():
         return 0
-    service = IngestService(site, services, options, make_writer(services, api))
+    service = IngestService(site, services, options, JournalWriter(make_writer(services, api)))
     if args.health_port is not None:
         try:
             service.metrics.serve(args.health_port)
@@ -217,7 +219,7 @@ def _replay(folder: Path, services: Services) -> int:
         print(f"seatwatch ingest replay: {exc}", file=sys.stderr)
         return 1
     where = f"at {services.influx_url} (database {services.influx_db!r})"
-    writer = make_writer(services, api)
+    writer = JournalWriter(make_writer(services, api))
     try:
         result = replay(folder, writer, services.influx_create_database, where)
     finally:

@@ -40,6 +40,9 @@ COMMANDS: dict[str, Command] = {
     ),
     "level": Command("measure sound levels (LAeq, LAFmax, ...) of a WAV file", "analysis.level_command"),
     "simulate": Command("run simulated sensors on pseudo-terminals", "firmware_bridge.simulate.command"),
+    "setup-db": Command(
+        "create or update the InfluxDB database and retention policy of a site", "seatwatch.db_setup"
+    ),
     "demo": Command(
         "run the whole pipeline on this machine with simulated sensors", "seatwatch.demo.command"
     ),

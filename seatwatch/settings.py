@@ -44,6 +44,9 @@ ENV = {
     "grafana_folder": "SEATWATCH_GRAFANA_FOLDER",
     "state_dir": "SEATWATCH_STATE_DIR",
 }
+# One InfluxDB per site: "site-a=http://db-a:8086,site-b=http://db-b:8086" (docs/scale-out.md). For the
+# site it names, an entry wins over SEATWATCH_INFLUX_URL and the site file.
+SITE_URLS = "SEATWATCH_INFLUX_URLS"
 # secret name -> (environment variable, site-file key naming a file that holds it)
 SECRETS = {
     "mqtt_password": ("SEATWATCH_MQTT_PASSWORD", "mqtt_password_file"),
@@ -83,11 +86,15 @@ class Services:
 
 
 def load_services(
-    table: Mapping[str, Any], env: Mapping[str, str] | None = None, base: Path | None = None
+    table: Mapping[str, Any],
+    env: Mapping[str, str] | None = None,
+    base: Path | None = None,
+    site: str | None = None,
 ) -> Services:
     """Merge defaults, the site's ``[services]`` table and the environment (which wins).
 
-    ``base`` is the site file's folder: relative ``*_file`` paths are taken from there.
+    ``base`` is the site file's folder: relative ``*_file`` paths are taken from there. ``site`` (the
+    site id) picks its InfluxDB from :data:`SITE_URLS` when that names it.
     """
     env = os.environ if env is None else env
     values: dict[str, Any] = dict(DEFAULTS)
@@ -95,6 +102,8 @@ def load_services(
     for key, var in ENV.items():
         if env.get(var):
             values[key] = env[var]
+    if site is not None and (url := site_influx_url(env.get(SITE_URLS, ""), site)):
+        values["influx_url"] = url
     for secret, (var, file_key) in SECRETS.items():
         values[secret] = _secret(env.get(var), table.get(file_key), file_key, base)
     if values.get("mqtt_ca_file") and base and not Path(values["mqtt_ca_file"]).is_absolute():
@@ -120,6 +129,22 @@ def load_services(
     values["influx_create_database"] = bool(create)
     known = {f for f in Services.__dataclass_fields__}
     return Services(**{k: v for k, v in values.items() if k in known})
+
+
+def site_influx_url(mapping: str, site: str) -> str | None:
+    """The URL :data:`SITE_URLS` gives ``site``, or None; any malformed entry is a ConfigError naming it
+    (checked whichever site asks, so a typo shows up at once)."""
+    urls = {}
+    for n, entry in enumerate(e.strip() for e in mapping.split(",")):
+        if not entry:
+            continue
+        name, sep, url = entry.partition("=")
+        if not sep or not name.strip() or "://" not in url:
+            raise ConfigError(
+                [Problem(SITE_URLS, f"entry {n + 1}", f"{entry!r} is not site=http://host:port")]
+            )
+        urls[name.strip()] = url.strip()
+    return urls.get(site)
 
 
 def _secret(from_env: str | None, file_name: str | None, file_key: str, base: Path | None) -> str | None:

@@ -143,6 +143,8 @@ def test_a_fresh_influxd_without_the_database_stores_every_reading(
         assert publish_readings(mqtt_url, site_id, readings, timeout_s=60) == len(readings)
         influx = InfluxQLClient(url, "seatwatch")
         assert wait_for_count(influx, "SELECT count(laeq) FROM noise", 2_000, 30) == 2_000
+        # Each body carried its change-journal points (seatwatch/change_journal.py) for the hours it touched.
+        assert count(influx, "SELECT count(written) FROM seat_changes") >= 1
     finally:
         assert ingest.stop() == 0
     output = ingest.output()

@@ -1,22 +1,26 @@
 """``seatwatch analyze``: judge a period and write ``compliance`` points; with ``--every``, on a schedule.
 
-Each run also writes the hourly rollups of its window (:mod:`analysis.compliance.rollups`), from which
-reports over analysed periods are computed in seconds. With ``--every D`` the command is a service: it
-judges the window [from, to), then [from + D, to + D), and so on, each as soon as its end has passed
-(catching up at once on windows already in the past), so a dashboard sees e.g. a rolling 24-hour verdict
-every hour, and the rollups of the last 24 hours are rewritten every hour. Points are idempotent.
+A run over a period first rewrites the hourly rollups of that period from the readings
+(:mod:`analysis.compliance.rollups`, an hour at a time) and then judges it from them. With ``--every D`` the
+command is a service: at each window's end (plus a short settle, :data:`analysis.compliance.upkeep.SETTLE`)
+it rolls up only what is new or changed since its last run — the hours since then and the hours the
+change journal says received readings, however late (:mod:`analysis.compliance.upkeep`) — then judges the
+window [from + n·D, to + n·D) that just ended, and judges again every earlier window of this service that
+a late reading changed. Windows already in the past when it starts are caught up at once. Points are
+idempotent.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from analysis.compliance.engine import NoDataError, assess
+from analysis.compliance.engine import NoDataError, assess, hours_names
 from analysis.compliance.inputs import (
     InputError,
     Inputs,
@@ -25,8 +29,8 @@ from analysis.compliance.inputs import (
     report_input_error,
 )
 from analysis.compliance.points import compliance_lines
-from analysis.compliance.rollups import rollup_lines
-from analysis.compliance.windows import PeriodError
+from analysis.compliance.upkeep import SETTLE, Span, roll_up, upkeep
+from analysis.compliance.windows import PeriodError, windows
 from seatwatch.config_errors import ConfigError
 from seatwatch.influxql import InfluxQLError
 from seatwatch.line_protocol import WriteError, write_v1
@@ -69,20 +73,77 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _run_once(inputs: Inputs, start: datetime, end: datetime, min_coverage: float | None) -> None:
-    a = assess(inputs.site, inputs.profile, inputs.client, start, end, min_coverage, source="raw")
+def _writer(inputs: Inputs) -> Callable[[list[str]], None]:
+    return lambda lines: write_v1(inputs.influx_url, inputs.influx_db, lines, token=inputs.influx_token)
+
+
+def _judge(
+    inputs: Inputs, start: datetime, end: datetime, min_coverage: float | None, rolled: int = 0
+) -> None:
+    """Judge [start, end) (from the rollups when they are complete) and write its compliance points."""
+    a = assess(inputs.site, inputs.profile, inputs.client, start, end, min_coverage)
     lines = compliance_lines(a)
-    rollups = rollup_lines(a.site, a.raw or {}, a.windows, start, end, a.bucket_minutes, a.calendar)
-    for i in range(0, len(rollups), 5000):  # rollups first: a report may use them once the state is there
-        write_v1(inputs.influx_url, inputs.influx_db, rollups[i : i + 5000], token=inputs.influx_token)
-    write_v1(inputs.influx_url, inputs.influx_db, lines, token=inputs.influx_token)
+    _writer(inputs)(lines)
     s = a.summary()
     print(
         f"{inputs.site.id} {site_period(start, end, inputs.site.hours.timezone)} (site time) profile "
         f"{inputs.profile.id}: {plural(s['seats'], 'seat')}, {s['pass']} pass, {s['marginal']} marginal, "
-        f"{s['fail']} fail, {s['insufficient_data']} insufficient data; "
-        f"{plural(len(lines), 'compliance point')} and {plural(len(rollups), 'rollup point')} written"
+        f"{s['fail']} fail, {s['insufficient_data']} insufficient data (from {a.source}); "
+        f"{plural(len(lines), 'compliance point')}"
+        + (f" and {plural(rolled, 'rollup point')}" if rolled else "")
+        + " written",
+        flush=True,
     )
+
+
+def _run_once(inputs: Inputs, start: datetime, end: datetime, min_coverage: float | None) -> None:
+    bucket, _ = windows(inputs.site, inputs.profile, hours_names(inputs.site, inputs.profile), start, end)
+    rolled = roll_up(inputs.site, inputs.profile, inputs.client, _writer(inputs), (start, end), bucket)
+    _judge(inputs, start, end, min_coverage, rolled)
+
+
+def windows_touching(
+    start: datetime, end: datetime, every: timedelta, done: int, spans: list[Span]
+) -> set[int]:
+    """Indexes below ``done`` of the windows [start + n·every, end + n·every) that overlap ``spans``."""
+    out = set()
+    for a, b in spans:
+        first = max(0, math.floor((a - end) / every) + 1)
+        last = min(done - 1, math.ceil((b - start) / every) - 1)
+        out.update(range(first, last + 1))
+    return out
+
+
+def service_run(
+    inputs: Inputs, every: timedelta, done: int, min_coverage: float | None, now: datetime
+) -> int:
+    """One service run at ``now``: upkeep, then the windows that ended or changed; returns the new done."""
+    due = [n for n, _, _ in windows_due(inputs.start, inputs.end, every, done, now - SETTLE)]
+    kept = upkeep(inputs.site, inputs.profile, inputs.client, _writer(inputs), inputs.start, now)
+    changed = windows_touching(inputs.start, inputs.end, every, done, kept.changed)
+    spans = ", ".join(f"{a.isoformat()}..{b.isoformat()}" for a, b in kept.changed) or "none"
+    new = f"{kept.new[0].isoformat()}..{kept.new[1].isoformat()}" if kept.new else "none"
+    print(f"{inputs.site.id} upkeep: new {new}; changed {spans}; {kept.points} rollup points", flush=True)
+    for n in sorted(changed | set(due)):
+        try:
+            _judge(inputs, inputs.start + n * every, inputs.end + n * every, min_coverage)
+        except NoDataError as exc:
+            print(f"seatwatch analyze: {exc}; nothing written for this window", file=sys.stderr)
+    return due[-1] + 1 if due else done
+
+
+def _serve(inputs: Inputs, every: timedelta, min_coverage: float | None) -> None:
+    done = 0
+    while True:
+        try:
+            done = service_run(inputs, every, done, min_coverage, datetime.now(UTC))
+        except (InfluxQLError, WriteError) as exc:
+            # A service outlives a database outage: try again in a minute.
+            print(f"seatwatch analyze: {exc}; retrying in 60 s", file=sys.stderr)
+            time.sleep(60)
+            continue
+        next_run = inputs.end + done * every + SETTLE
+        time.sleep(max(1.0, (next_run - datetime.now(UTC)).total_seconds()))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,21 +156,8 @@ def run(args: argparse.Namespace) -> int:
         if every is None:
             _run_once(inputs, inputs.start, inputs.end, args.min_coverage)
             return 0
-        done = 0
-        while True:
-            for n, a, b in windows_due(inputs.start, inputs.end, every, done, datetime.now(UTC)):
-                try:
-                    _run_once(inputs, a, b, args.min_coverage)
-                except NoDataError as exc:
-                    print(f"seatwatch analyze: {exc}; nothing written for this window", file=sys.stderr)
-                except (InfluxQLError, WriteError) as exc:
-                    # A service outlives a database outage: retry this window in a minute.
-                    print(f"seatwatch analyze: {exc}; retrying in 60 s", file=sys.stderr)
-                    time.sleep(60)
-                    break
-                done = n + 1
-            next_end = inputs.end + done * every
-            time.sleep(max(1.0, (next_end - datetime.now(UTC)).total_seconds()))
+        _serve(inputs, every, args.min_coverage)
+        return 0
     except (NoDataError, PeriodError) as exc:
         return report_input_error("analyze", exc)
     except (InfluxQLError, WriteError) as exc:  # the database is down or refuses us: docs/contracts.md exit 2

@@ -75,7 +75,6 @@ class Assessment:
     source: str  # "raw" or "rollups": where the figures came from
     calendar: str  # the rollup calendar key of this site, profile and period
     windows: dict[str, Window]
-    raw: dict[str, SeatData] | None = None  # the raw bucket aggregates, when read (analyze rolls them up)
 
     def summary(self) -> dict[str, int]:
         counts = {v: sum(s.verdict == v for s in self.seats) for v in VERDICTS}
@@ -229,6 +228,13 @@ def _requirements(profile: Profile, kinds: set[str]) -> dict[str, list[float]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
+def hours_names(site: Site, profile: Profile) -> set[str]:
+    """The check hours the site's zones are judged over, and "occupied" (the report's daily charts)."""
+    kinds = {z.kind for z in site.zones.values()}
+    data = {c.hours for k in kinds for c in profile.checks_for(k) if c.metric != "area_per_seat"}
+    return data | {"occupied"}
+
+
 def assess(
     site: Site,
     profile: Profile,
@@ -245,13 +251,11 @@ def assess(
     """
     min_cov = profile.min_coverage if min_coverage is None else min_coverage
     kinds = {z.kind for z in site.zones.values()}
-    data_hours = {c.hours for k in kinds for c in profile.checks_for(k) if c.metric != "area_per_seat"}
-    bucket_min, wins = windows(site, profile, data_hours | {"occupied"}, start, end)
+    bucket_min, wins = windows(site, profile, hours_names(site, profile), start, end)
     key = calendar_key(site, profile, wins, bucket_min)
     requirements = _requirements(profile, kinds)
     days = day_starts(start, end, site.hours)
     midnights = np.array([int(d.timestamp() * 1000) for d in days], dtype=np.int64)
-    raw: dict[str, SeatData] | None = None
     if source != "raw" and rollups_complete(client, site.id, key, start, end, bucket_min):
         stats = rollup_stats(client, site, key, set(wins), requirements, start, end)
         daily = rollup_daily(client, site, key, start, end, midnights)
@@ -342,5 +346,4 @@ def assess(
         source=used,
         calendar=key,
         windows=wins,
-        raw=raw,
     )

@@ -97,7 +97,7 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
         raise InputError(f"--from {args.start} is not before --to {args.end}")
     if args.min_coverage is not None and not 0 < args.min_coverage <= 1:
         raise InputError(f"--min-coverage {args.min_coverage} must be a share in (0, 1]")
-    services = load_services(site.services, base=base)
+    services = load_services(site.services, base=base, site=site.id)
     client = InfluxQLClient(services.influx_url, services.influx_db, services.influx_token)
     return Inputs(
         site, profile, start, end, client, services.influx_url, services.influx_db, services.influx_token

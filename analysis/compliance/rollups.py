@@ -10,12 +10,13 @@ rollups inside the database, a few rows per seat.
 
 Keeping them right:
 
-- **Up to date.** ``analyze --every 1h`` with a 24 h window rewrites every bucket of the last day each hour,
-  so readings up to a day late (a bridge's outbox after an outage) are folded in; later ones need
-  ``seatwatch analyze --from … --to …`` over the affected period, which rewrites those buckets.
-- **Complete.** Each analysed bucket also gets a ``seat_rollup_state`` point. A report uses rollups only
-  when every bucket of its period has one for the current calendar key; otherwise it reads the raw
-  readings (``--source raw`` forces that).
+- **Up to date.** ``analyze --every 1h`` rolls up the hours that are new since its last run and those the
+  change journal says received readings since then, however late (:mod:`analysis.compliance.upkeep`);
+  ``seatwatch analyze --from … --to …`` rewrites every bucket of its period.
+- **Complete.** Each analysed bucket also gets a ``seat_rollup_state`` point (fields ``seats`` and
+  ``journal``, the change journal's ``written`` for its hour when it was rolled up). A report uses
+  rollups only when every bucket of its period has one for the current calendar key; otherwise it reads
+  the raw readings (``--source raw`` forces that).
 - **Consistent.** The calendar key hashes the time zone, the shifts, the closed days, the clock windows,
   the bucket size and the rollup format: a change to any of them makes old rollups invisible rather than
   wrong.
@@ -86,8 +87,11 @@ def rollup_lines(
     end: datetime,
     bucket_min: int,
     key: str,
+    journal: dict[int, int] | None = None,
 ) -> list[str]:
-    """The rollup and state points of an analysed window [start, end)."""
+    """The rollup and state points of an analysed window [start, end). ``journal`` (hour start in epoch
+    ms -> ``written``) is the change journal as read before the readings; each state point keeps its
+    hour's value, so the upkeep knows which write a rollup already includes."""
     tags_of = _hours_tags(wins)
     tz = site.hours.timezone
     bucket_s = bucket_min * 60.0
@@ -134,10 +138,11 @@ def rollup_lines(
             body = ",".join(f"{k}={float(v)!r}" for k, v in fields.items() if math.isfinite(v))
             out.append(f"{series[hours]} {body} {t * 1_000_000}")
     t, step = start, timedelta(minutes=bucket_min)
+    journal = journal or {}
     while t < end:
-        out.append(
-            line(STATE, {"site": site.id, "calendar": key}, {"seats": len(data)}, int(t.timestamp()) * 10**9)
-        )
+        ms = int(t.timestamp()) * 1000
+        fields = {"seats": len(data), "journal": journal.get(ms - ms % 3_600_000, 0)}
+        out.append(line(STATE, {"site": site.id, "calendar": key}, fields, ms * 1_000_000))
         t += step
     return out
 
@@ -179,27 +184,29 @@ def rollup_stats(
             f'SELECT {select} FROM "{MEASUREMENT}" WHERE {where}{_hours_filter(name)} GROUP BY "seat"'
         ):
             v = [np.nan if x is None else float(x) for x in series.values[0][1:]]
+            z = [0.0 if np.isnan(x) else x for x in v]  # plain floats: they end up in line protocol
             out.setdefault(series.tags["seat"], {})[name] = WindowStats(
-                noise_energy=np.nan_to_num(v[0]),
-                noise_seconds=np.nan_to_num(v[1]),
+                noise_energy=z[0],
+                noise_seconds=z[1],
                 lafmax=None if np.isnan(v[2]) else v[2],
-                below_floor_seconds=np.nan_to_num(v[3]),
-                lux_sum=np.nan_to_num(v[4]),
-                lux_count=np.nan_to_num(v[5]),
-                lux_seconds=np.nan_to_num(v[6]),
+                below_floor_seconds=z[3],
+                lux_sum=z[4],
+                lux_count=z[5],
+                lux_seconds=z[6],
                 lux_lowest_bucket=None if np.isnan(v[7]) else v[7],
                 lux_lowest_reading=None if np.isnan(v[8]) else v[8],
                 histogram=np.nan_to_num(np.array(v[9:])),
             )
         for required in requirements.get(name, []):
             below: dict[str, tuple[float, set[int]]] = {}
-            q = (
-                f'SELECT "lux_dur", "lh" FROM "{MEASUREMENT}" WHERE {where}{_hours_filter(name)} '
-                f'AND "lux" < {float(required)!r} GROUP BY "seat"'
-            )
-            for series in client.query(q):
-                seconds = sum(r[1] or 0.0 for r in series.values)
-                below[series.tags["seat"]] = (seconds, {int(r[2]) for r in series.values if r[2] is not None})
+            dark = f'FROM "{MEASUREMENT}" WHERE {where}{_hours_filter(name)} AND "lux" < {float(required)!r}'
+            # Aggregated in the database (a sum and at most 24 distinct clock hours per seat), so a dark
+            # month is not one row per bucket in memory.
+            for series in client.query(f'SELECT sum("lux_dur") {dark} GROUP BY "seat"'):
+                below[series.tags["seat"]] = (float(series.values[0][1] or 0.0), set())
+            for series in client.query(f'SELECT distinct("lh") {dark} GROUP BY "seat"'):
+                seconds, _ = below.get(series.tags["seat"], (0.0, set()))
+                below[series.tags["seat"]] = (seconds, {int(r[1]) for r in series.values if r[1] is not None})
             for seat, stats in out.items():
                 if name in stats:
                     seconds, hours = below.get(seat, (0.0, set()))

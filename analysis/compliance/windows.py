@@ -67,12 +67,24 @@ def bucket_minutes(boundaries: list[datetime]) -> int:
 
 
 def windows(
-    site: Site, profile: Profile, names: set[str], start: datetime, end: datetime
+    site: Site,
+    profile: Profile,
+    names: set[str],
+    start: datetime,
+    end: datetime,
+    bucket: int | None = None,
 ) -> tuple[int, dict[str, Window]]:
-    """The bucket size in minutes and a :class:`Window` for each hours name."""
+    """The bucket size in minutes and a :class:`Window` for each hours name.
+
+    ``bucket`` imposes the bucket size (the upkeep rolls up single hours in the buckets a report over whole
+    days uses); it must divide the one the edges allow."""
     spans = {name: check_intervals(site, profile, name, start, end) for name in sorted(names)}
     edges = [start, end, *(t for ivs in spans.values() for iv in ivs for t in iv)]
     minutes = bucket_minutes(edges)
+    if bucket is not None:
+        if minutes % bucket:
+            raise PeriodError(f"{bucket}-minute buckets do not fit the hours from {start} to {end}")
+        minutes = bucket
     step_ms = minutes * 60_000
     out = {}
     for name, ivs in spans.items():

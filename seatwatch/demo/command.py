@@ -33,6 +33,7 @@ from firmware_bridge.simulate.simulator import SensorBias, Simulator
 from ingest.health import status_topic
 from seatwatch.config_errors import ConfigError
 from seatwatch.contract import Reading, encode
+from seatwatch.db_setup import setup_database
 from seatwatch.demo import prerequisites
 from seatwatch.demo.backfill import (
     calibration_records,
@@ -42,7 +43,7 @@ from seatwatch.demo.backfill import (
 )
 from seatwatch.demo.children import Child, Children
 from seatwatch.demo.demo_site import EXAMPLE_SITE, write_demo_site
-from seatwatch.influxql import InfluxQLClient, InfluxQLError, quote_ident
+from seatwatch.influxql import InfluxQLClient, InfluxQLError
 from seatwatch.local_servers import Influxd, Mosquitto
 from seatwatch.settings import Services, load_services
 from seatwatch.site import Site
@@ -226,7 +227,7 @@ class Demo:
         )
         services = load_services(site.services, env=self.env, base=target.parent)
         client = InfluxQLClient(services.influx_url, services.influx_db, token=services.influx_token)
-        client.command(f"CREATE DATABASE {quote_ident(services.influx_db)}")
+        setup_database(client)  # what `seatwatch setup-db` does
         say(
             2,
             f"site {site.id!r}: {plural(len(site.seats), 'seat')}, {plural(len(site.sensors), 'sensor')} on "
