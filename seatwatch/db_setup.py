@@ -83,10 +83,18 @@ def setup_database(client: InfluxQLClient, keep: str | None = None, shard: str |
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file (its [services])")
     parser.add_argument(
-        "--keep", help="how long to keep data: 400d, 52w or INF (new policy: INF; existing: unchanged)"
+        "--keep",
+        help="how long to keep data: 400d, 52w or INF (default: INF for a new policy; an existing one "
+        "keeps its own)",
     )
     parser.add_argument(
-        "--shard-duration", help="shard group duration, e.g. 1d (new policy: 7d; existing: unchanged)"
+        "--shard-duration",
+        help="shard group duration, e.g. 1d (default: 7d for a new policy; an existing one keeps its own)",
+    )
+    parser.epilog = (
+        "examples (InfluxDB 1.x, as a user that may create databases; idempotent):\n"
+        "  seatwatch setup-db --site /etc/seatwatch/site.toml\n"
+        "  seatwatch setup-db --site site.toml --keep 400d --shard-duration 7d"
     )
 
 

@@ -80,7 +80,7 @@ def driver_on_pty(
     thread.start()
     time.sleep(0.5)  # the driver flushes what was on the line before it opened the port
     try:
-        yield (lambda data: os.write(master, data)), got, state
+        yield (lambda data: _write_all(master, data)), got, state
         deadline = time.monotonic() + 5
         while len(got) < wanted and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -89,6 +89,14 @@ def driver_on_pty(
         thread.join()
         os.close(master)
         os.close(slave)
+
+
+def _write_all(fd: int, data: bytes) -> int:
+    """Write every byte: a pty takes a few kB at a time, and ``os.write`` says how many it took."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    return len(data)
 
 
 def test_reference_driver_on_a_pty_counts_gaps_duplicates_and_garbage() -> None:

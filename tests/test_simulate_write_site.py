@@ -37,7 +37,11 @@ def test_bridge_on_the_written_copy_reads_every_simulated_sensor(tmp_path: Path,
     )  # fmt: skip
     assert simulate.stdout is not None and simulate.stderr is not None
     listed = dict(simulate.stdout.readline().strip().split("\t") for _ in range(6))
-    told = simulate.stderr.readline()
+    told = ""  # the simulator may say other things first (the rehearsal topic it follows)
+    for _ in range(5):
+        told = simulate.stderr.readline()
+        if "seatwatch bridge --site" in told:
+            break
     collector = Collector(mqtt_url, site_id)
     bridge = None
     try:
