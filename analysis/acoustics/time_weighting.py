@@ -13,8 +13,8 @@ block, follows a first-order recursion with one step per block, kept in float64,
 s[31] (one float32 dot product per block). Same equation, within 3·10⁻⁷ of the float64 sample-by-sample
 recursion. :meth:`TimeWeighting.process` gives every sample, all blocks of a call advancing together
 (one numpy operation per position k); a meter needs only each interval's largest, smallest and last
-value, and :meth:`TimeWeighting.extremes` gives those exactly from a few blocks, a sixth of the cost
-(``benchmarks/bench_acoustics.py`` times the meter).
+value, and :meth:`TimeWeighting.extremes` gives those exactly from a few blocks, at half the cost on
+noise (``benchmarks/bench_acoustics.py`` times the meter).
 
 Why it is bit-identical whatever the chunking: every output is computed by elementwise operations
 whose operands depend only on its position on the grid — never on how many samples a call holds (a
