@@ -50,10 +50,10 @@ def chunk_sizes(chunk: int | str, total: int) -> list[int]:
     return sizes[: int(np.searchsorted(np.cumsum(sizes), total)) + 1]
 
 
-@pytest.mark.parametrize("chunk", [1, 15, 16, 17, 63, 64, 65, 4799, "random"])
+@pytest.mark.parametrize("chunk", [1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 4799, "random"])
 @pytest.mark.parametrize(("tau", "initial"), [(FAST_S, 0.0), (SLOW_S, 0.3)])
 def test_chunks_give_bit_identical_results_to_the_whole_stream(chunk, tau, initial):
-    # Every call costs tens of µs: for chunks under 100 samples, 5000 samples cross 300 blocks of 16.
+    # Every call costs tens of µs: for chunks under 100 samples, 5000 samples cross 156 blocks of 32.
     n = 5000 if chunk != "random" and chunk < 100 else 2 * FS + 777
     x2 = np.random.default_rng(5).standard_normal(n).astype(np.float32) ** 2
     whole = TimeWeighting(tau, FS, initial).process(x2)
@@ -62,6 +62,61 @@ def test_chunks_give_bit_identical_results_to_the_whole_stream(chunk, tau, initi
     chunks = [weighting.process(x2[a:b]) for a, b in zip(cuts, cuts[1:], strict=False)]
     assert np.array_equal(np.concatenate(chunks), whole)
     assert whole.dtype == np.float32 and whole.size == n
+
+
+def _signals(n: int) -> dict[str, np.ndarray]:
+    """Squared test signals: noise, a steady tone (every block a candidate), a burst on near-silence,
+    speech-like modulated noise, and digital silence."""
+    rng = np.random.default_rng(8)
+    t = np.arange(n) / FS
+    noise = 0.05 * rng.standard_normal(n)
+    burst = np.where((t > 1.0) & (t < 1.01), 0.5, 1e-4) * rng.standard_normal(n)
+    speech = noise * (1.1 + np.sin(2 * np.pi * 3 * t)) * (rng.random(n) < 0.999)
+    signals = {"noise": noise, "tone": 0.1 * np.sin(2 * np.pi * 1000 * t), "burst": burst, "speech": speech}
+    signals["silence"] = np.zeros(n)
+    return {name: (x**2).astype(np.float32) for name, x in signals.items()}
+
+
+@pytest.mark.parametrize("tau", [FAST_S, SLOW_S])
+@pytest.mark.parametrize(
+    ("segment", "per_call"), [(FS, 1), (4800, 1), (4800, 10), (4410, 1), (4410, 10), (100, 7)]
+)
+def test_extremes_are_the_per_segment_extremes_of_every_sample(tau, segment, per_call):
+    # Reference: every sample from process() on the whole stream, reduced per segment here. Calls hold
+    # whole segments (``per_call`` of them), as the meter makes them; the first 30,000 samples are
+    # unsettled (they count for the largest value only).
+    n, unsettled = 3 * FS, 30_000
+    for name, x2 in _signals(n).items():
+        y = TimeWeighting(tau, FS).process(x2)
+        starts = np.arange(0, n, segment)
+        settled = np.where(np.arange(n) < unsettled, np.inf, y)
+        ends = np.r_[starts[1:], n] - 1
+        expected = np.maximum.reduceat(y, starts), np.minimum.reduceat(settled, starts), settled[ends]
+        weighting = TimeWeighting(tau, FS)
+        got: list[list[np.ndarray]] = [[], [], []]
+        for first in range(0, starts.size, per_call):
+            call = starts[first : first + per_call]
+            end = starts[first + per_call] if first + per_call < starts.size else n
+            parts = weighting.extremes(x2[call[0] : end], call - call[0], max(unsettled - call[0], 0))
+            for collected, part in zip(got, parts, strict=True):
+                collected.append(part)
+        for kind, (want, have) in enumerate(zip(expected, got, strict=True)):
+            assert np.array_equal(np.concatenate(have), want), (name, kind)
+
+
+def test_block_sums_depend_on_the_row_alone():
+    # What bit-identity across chunkings rests on: numpy's einsum gives each row's dot product the same
+    # value whatever the number of rows and wherever the rows sit in memory.
+    rng = np.random.default_rng(9)
+    scale = (1 + 0.01 * rng.random(32)).astype(np.float32)
+    values = (rng.standard_normal(32 * 2000) ** 2).astype(np.float32)
+    single = np.array([np.einsum("j,j->", row, scale) for row in values.reshape(-1, 32)], np.float32)
+    for offset in range(0, 16, 3):
+        moved = np.empty(values.size + 16, np.float32)[offset : offset + values.size]
+        moved[:] = values
+        for first, last in [(0, 1), (0, 7), (3, 1500), (0, 2000), (1999, 2000)]:
+            rows = moved.reshape(-1, 32)[first:last]
+            assert np.array_equal(np.einsum("ij,j->i", rows, scale), single[first:last])
 
 
 def test_bad_time_constant_is_refused():

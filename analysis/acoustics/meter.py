@@ -35,6 +35,7 @@ bridge's microphones deliver — is reported as −inf, "below measurable range"
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
@@ -177,7 +178,7 @@ class SoundLevelMeter:
     def _measure(self, x: np.ndarray, spans: list[int]) -> list[IntervalLevels]:
         """Filter consecutive complete spans, reduce every statistic over each, merge them into the
         current interval in stream order, and return the intervals they complete."""
-        table = self._reduce(x, np.cumsum([0, *spans[:-1]]))
+        table = self._reduce(x, np.array(list(accumulate(spans[:-1], initial=0))))
         completed = []
         for column, span in zip(table.T, spans, strict=True):
             merged = zip(_MERGE[: self._stats], self._carried, column, strict=True)
@@ -201,26 +202,18 @@ class SoundLevelMeter:
                 weighting.settle(offset)
         a2 = self._a.process(x)
         np.square(a2, out=a2)
-        fast = self._fast.process(a2)
-        fast_for_min = fast
-        if self._measured < self._settling:
-            fast_for_min = fast.copy()
-            fast_for_min[: self._settling - self._measured] = np.inf
+        unsettled = max(self._settling - self._measured, 0)
         self._measured += x.size
-        rows = [
-            np.add.reduceat(a2.astype(np.float64), starts),
-            np.maximum.reduceat(fast, starts),
-            np.minimum.reduceat(fast_for_min, starts),
-        ]
+        fast_max, fast_min, fast_last = self._fast.extremes(a2, starts, min_from=unsettled)
+        rows = [np.add.reduceat(a2.astype(np.float64), starts), fast_max, fast_min]
         if self.extended:
             c = self._c.process(x)
-            ends = np.r_[starts[1:], x.size] - 1
             rows += [
-                np.maximum.reduceat(self._slow.process(a2), starts),
+                self._slow.extremes(a2, starts)[0],
                 np.add.reduceat(np.square(c, dtype=np.float64), starts),
                 np.maximum.reduceat(self._peak.process(c), starts),
                 np.add.reduceat(np.square(self._z.process(x), dtype=np.float64), starts),
-                fast_for_min[ends],
+                fast_last,
             ]
         return np.array(rows, dtype=np.float64)
 
@@ -250,4 +243,4 @@ class SoundLevelMeter:
         db[means < self._floor_mean_square] = -np.inf  # below measurable range (NaN compares False: kept)
         start = self._intervals * self.interval_s
         self._intervals += 1
-        return IntervalLevels(start, n / self.fs, *(float(v) for v in db))
+        return IntervalLevels(start, n / self.fs, *db.tolist())
