@@ -2,7 +2,8 @@
 # See seatwatch work on this machine in one command (Debian/Ubuntu, as root or with sudo):
 #   bash scripts/quickstart.sh [seatwatch demo options, e.g. --keep-running]
 # Installs what the demo needs from the distribution when it is missing (the list is
-# seatwatch/demo/prerequisites.py: Mosquitto, InfluxDB, and Pango with a Chinese font for report.pdf),
+# seatwatch/demo/prerequisites.py: Mosquitto, InfluxDB, and Pango, fontconfig's fc-list and a Chinese
+# font for report.pdf),
 # makes a virtual environment in .venv,
 # installs seatwatch into it and runs `seatwatch demo`. Nothing is configured system-wide: the
 # demo starts its own broker and database in a temporary folder, on 127.0.0.1 only, and stops them at the
