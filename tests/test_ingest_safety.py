@@ -452,6 +452,17 @@ def test_another_bridges_sensor_and_a_flood_of_bad_entries(
 # -- disks fill up -----------------------------------------------------------------------------------
 
 
+def _database_returns_and_all_is_stored(
+    database: ServerProcess, url: str, sender: threading.Thread, done: list[int]
+) -> None:
+    """influxd comes back: the publishing bridge gets all 20,000 readings confirmed, and all are stored."""
+    database.start()
+    sender.join(timeout=240)
+    assert done == [20_000]
+    influx = InfluxQLClient(url, "sw")
+    assert wait_for_count(influx, "SELECT count(laeq) FROM noise", 20_000, 60) == 20_000
+
+
 def test_a_full_spool_disk_holds_acknowledgements_and_loses_nothing(
     mqtt_url: str,
     private_influxd: Callable[[], ServerProcess],
@@ -481,11 +492,7 @@ def test_a_full_spool_disk_holds_acknowledgements_and_loses_nothing(
         assert any("spool" in reason for reason in status["reasons"]), status
         time.sleep(10)  # held for a while: the log must not flood and the service must not die
         assert ingest.process is not None and ingest.process.poll() is None
-        database.start()
-        sender.join(timeout=240)
-        assert done == [20_000]
-        influx = InfluxQLClient(url, "sw")
-        assert wait_for_count(influx, "SELECT count(laeq) FROM noise", 20_000, 60) == 20_000
+        _database_returns_and_all_is_stored(database, url, sender, done)
         status = retained_status(mqtt_url, topic, lambda d: d.get("state") == "online", 60)
         assert status.get("state") == "online", status
     finally:
@@ -515,11 +522,7 @@ def test_a_spool_smaller_than_a_batch_neither_spins_nor_drops(
         sender.start()
         time.sleep(20)
         assert ingest.process is not None and ingest.process.poll() is None
-        database.start()
-        sender.join(timeout=240)
-        assert done == [20_000]
-        influx = InfluxQLClient(url, "sw")
-        assert wait_for_count(influx, "SELECT count(laeq) FROM noise", 20_000, 60) == 20_000
+        _database_returns_and_all_is_stored(database, url, sender, done)
     finally:
         ingest.stop()
     lines = ingest.output().splitlines()
