@@ -32,9 +32,9 @@ from collections.abc import Callable
 import numpy as np
 from scipy import signal
 
-from analysis.acoustics.levels import P0_PA, energy_mean, leq
-from analysis.acoustics.meter import SoundLevelMeter
-from analysis.acoustics.weighting import design_weighting, measurement_sections, weighting_db
+from seatwatch.core.acoustics.decibels import P0_PA, energy_mean, leq
+from seatwatch.core.acoustics.meter import SoundLevelMeter
+from seatwatch.core.acoustics.weighting import design_weighting, measurement_sections, weighting_db
 
 FS = 48_000
 SENSITIVITY_DB = 120.0  # full-scale RMS = 120 dB: white noise at 0.05 RMS is a loud 94 dB

@@ -30,13 +30,13 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analysis.compliance.engine import assess  # noqa: E402
+from analysis.report.command import write_report  # noqa: E402
 from analysis.report.document import report_document  # noqa: E402
-from analysis.report.report_command import write_report  # noqa: E402
-from analysis.rules.profile import load_profile  # noqa: E402
 from seatwatch.cli import main as cli  # noqa: E402
-from seatwatch.influxql import InfluxQLClient, quote_ident  # noqa: E402
-from seatwatch.site import Site  # noqa: E402
-from seatwatch.site_file import load_site  # noqa: E402
+from seatwatch.core.influxql import InfluxQLClient, quote_ident  # noqa: E402
+from seatwatch.core.rules.profile import load_rules_profile  # noqa: E402
+from seatwatch.core.site import Site  # noqa: E402
+from seatwatch.core.site_file import load_site  # noqa: E402
 from tests.compliance_data import SiteSpec, calibration_line, light_lines, noise_lines, write  # noqa: E402
 from tests.services import Influxd  # noqa: E402
 
@@ -101,7 +101,7 @@ def populate(url: str, db: str, site: SiteSpec, days: int) -> tuple[int, float]:
 def timed_report(site: Site, client: InfluxQLClient, days: int, source: str, out: Path) -> float:
     began = time.perf_counter()
     end = START + timedelta(days=days)
-    assessment = assess(site, load_profile("iac-csc"), client, START, end, source=source)
+    assessment = assess(site, load_rules_profile("iac-csc"), client, START, end, source=source)
     assert assessment.source == source, assessment.source
     write_report(report_document(assessment), out)
     return time.perf_counter() - began

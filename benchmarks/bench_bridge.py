@@ -14,7 +14,7 @@ from firmware_bridge.drivers.audio_input import PcmReducer
 from firmware_bridge.drivers.reference_serial import ReferenceSerialDriver
 from firmware_bridge.protocol import encode_levels
 from firmware_bridge.sensor_state import SensorState
-from seatwatch.site import Sensor
+from seatwatch.core.site import Sensor
 
 
 def frames_per_second(frames: int = 200_000, chunk: int = 4096) -> float:

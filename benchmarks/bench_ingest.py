@@ -30,11 +30,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ingest.points import PointMaker
-from seatwatch.calibration import CalibrationBook
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.line_protocol import write_v1
-from seatwatch.site_file import load_site
+from ingest.reading_points import PointMaker
+from seatwatch.core.calibration_records import CalibrationBook
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.line_protocol import write_v1
+from seatwatch.core.site_file import load_site
 from tests.ingest_process import IngestProcess, count
 from tests.publish_helpers import batches, make_readings, publish_payloads, publisher, write_site
 from tests.services import Influxd, Mosquitto

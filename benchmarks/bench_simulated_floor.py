@@ -23,9 +23,9 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from seatwatch.contract import TOPIC_ROOT
+from seatwatch.core.contract import TOPIC_ROOT
+from seatwatch.core.site_file import load_site
 from seatwatch.local_servers import Influxd, Mosquitto
-from seatwatch.site_file import load_site
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "site.toml"

@@ -4,7 +4,7 @@ Usage: python benchmarks/bench_upkeep.py [--seats 200,500] [--hours 24] [--url U
 
 Bridges send one reading per sensor per second. For each seat count N this writes N seats × ``--hours``
 (default: the whole day) of 1 Hz noise and light readings (7,200 points per seat-hour, as ingest writes
-them, each 5,000-line /write body with its change-journal points, seatwatch/change_journal.py) into its
+them, each 5,000-line /write body with its change-journal points, seatwatch/core/change_journal.py) into its
 own database, and measures the service ``seatwatch analyze --from D-23h --to D+1h --every 1h`` (a rolling
 24-hour verdict every hour):
 
@@ -45,8 +45,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from seatwatch.change_journal import change_lines  # noqa: E402
-from seatwatch.influxql import InfluxQLClient, quote_ident  # noqa: E402
+from seatwatch.core.change_journal import change_lines  # noqa: E402
+from seatwatch.core.influxql import InfluxQLClient, quote_ident  # noqa: E402
 from tests.compliance_data import SiteSpec, calibration_line, write  # noqa: E402
 from tests.services import Influxd  # noqa: E402
 
@@ -131,11 +131,11 @@ def peak_mb() -> float:
 
 def _child(task: str, site_path: str, now_iso: str, out: Any) -> None:
     """Runs in a fresh process: one measured step, then its seconds and peak RSS (MB) on ``out``."""
-    from analysis.compliance import analyze_command as ac
+    from analysis.compliance import command as ac
     from analysis.compliance.engine import assess
     from analysis.compliance.inputs import load_inputs
+    from analysis.report.command import write_report
     from analysis.report.document import report_document
-    from analysis.report.report_command import write_report
 
     start = (DAY - timedelta(hours=23)).isoformat()
     args = argparse.Namespace(

@@ -1,7 +1,7 @@
 """Grafana-managed alert rules generated from the site file and its rules profile.
 
 What a facilities team wants to hear about, each as a rule whose query runs against the same InfluxDB
-data source as the dashboards (every statement is in :mod:`dashboards.queries` or built here from it):
+data source as the dashboards (every statement is in :mod:`dashboards.panel_queries` or built here from it):
 
 - **noise** — per zone: each seat's LAeq over the last ``NOISE_WINDOW_MIN`` minutes, an energy mean
   (``10*log10(sum(exposure)/sum(dur))``), above the profile's *required* limit of that zone kind. One
@@ -29,12 +29,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboards import queries
+from dashboards import panel_queries
 from dashboards.limits import KindLimits
 from dashboards.model import JSON, stable_uid
 from dashboards.sensor_health import installed_at
-from seatwatch.hours import DAY_NAMES
-from seatwatch.site import Site
+from seatwatch.core.hours import DAY_NAMES
+from seatwatch.core.site import Site
 
 NOISE_WINDOW_MIN = 15
 LIGHT_WINDOW_MIN = 15
@@ -249,10 +249,10 @@ class _Rules:
     def zone_rule(self, quantity: str, zone: str, check: str, required: float, source: str) -> JSON:
         name = self.site.zones[zone].name
         if quantity == "noise":
-            query = queries.seat_levels(self.site.id, queries.RANGE, [zone])
+            query = panel_queries.seat_levels(self.site.id, panel_queries.RANGE, [zone])
             window, comparison = NOISE_WINDOW_MIN, ("gt", required)
         else:
-            query = queries.seat_lux(self.site.id, queries.RANGE, [zone])
+            query = panel_queries.seat_lux(self.site.id, panel_queries.RANGE, [zone])
             window, comparison = LIGHT_WINDOW_MIN, ("lt", required)
         summary = self._text(quantity, zone=name, window=window, limit=required, check=check, source=source)
         return self._rule(
@@ -269,20 +269,20 @@ class _Rules:
 
     def silent_rule(self, sensor: str, quantity: str) -> JSON:
         seat, zone = installed_at(self.site, sensor)
-        query = queries.sensor_readings(self.site.id, quantity, sensor)
+        query = panel_queries.sensor_readings(self.site.id, quantity, sensor)
         summary = self._text(
             "silent",
             sensor=sensor,
             seat=seat or "-",
-            minutes=queries.SILENT_MINUTES,
+            minutes=panel_queries.SILENT_MINUTES,
             quantity=self._quantity(quantity),
         )
         labels = {"check": "sensor-silent", "sensor": sensor, "zone": zone, "seat": seat}
         return self._rule(
             f"silent-{sensor}",
-            f"Sensor {sensor} silent {queries.SILENT_MINUTES} min",
+            f"Sensor {sensor} silent {panel_queries.SILENT_MINUTES} min",
             query,
-            queries.SILENT_MINUTES * 60,
+            panel_queries.SILENT_MINUTES * 60,
             ("lt", 1),
             "Alerting",  # a silent sensor returns no rows at all
             {k: v for k, v in labels.items() if v},
@@ -292,7 +292,7 @@ class _Rules:
     def calibration_rule(self, sensor: str, quantity: str) -> JSON:
         seat, zone = installed_at(self.site, sensor)
         recent_days = CALIBRATION_VALID_DAYS - CALIBRATION_DUE_DAYS
-        query = queries.calibrations_since(self.site.id, sensor, quantity, recent_days)
+        query = panel_queries.calibrations_since(self.site.id, sensor, quantity, recent_days)
         summary = self._text(
             "calibration", sensor=sensor, quantity=self._quantity(quantity), days=CALIBRATION_DUE_DAYS
         )
@@ -318,10 +318,10 @@ class _Rules:
         """No reading stored for a while (ingest down or lagging); many readings refused (degraded)."""
         site = self.site.id
         specs = (
-            ("ingest-lag", queries.site_readings(site), INGEST_LAG_MIN, ("lt", 1), "Alerting"),
+            ("ingest-lag", panel_queries.site_readings(site), INGEST_LAG_MIN, ("lt", 1), "Alerting"),
             (
                 "ingest-rejects",
-                queries.site_rejects(site),
+                panel_queries.site_rejects(site),
                 REJECTS_WINDOW_MIN,
                 ("gt", REJECTS_PER_WINDOW),
                 "OK",

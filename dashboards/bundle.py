@@ -14,8 +14,8 @@ from dashboards.alert_rules import RuleGroup
 from dashboards.datasource import DataSource
 from dashboards.limits import limits_by_kind, site_profile
 from dashboards.model import JSON, datasource_ref, stable_uid
-from seatwatch.settings import Services
-from seatwatch.site import Site
+from seatwatch.core.settings import Services
+from seatwatch.core.site import Site
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Bundle:
 
 
 def build(site: Site, services: Services, language: str = "zh") -> Bundle:
-    """Raises :class:`seatwatch.config_errors.ConfigError` if the site's rules profile is unusable."""
+    """Raises :class:`seatwatch.core.config_errors.ConfigError` if the site's rules profile is unusable."""
     limits = limits_by_kind(site, site_profile(site))
     source = datasource.build(site, services)
     ds = datasource_ref(source.uid)

@@ -17,11 +17,11 @@ from dashboards.datasource import uses_token
 from dashboards.export import DEFAULT_DASHBOARDS_PATH, export
 from dashboards.grafana_api import GrafanaClient, GrafanaError
 from dashboards.push import apply, plan
-from seatwatch.config_errors import ConfigError
-from seatwatch.settings import Services, load_services
-from seatwatch.site import Site
-from seatwatch.site_file import load_site
-from seatwatch.wording import plural
+from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.settings import Services, load_services
+from seatwatch.core.site import Site
+from seatwatch.core.site_file import load_site
+from seatwatch.core.wording import plural
 
 EXIT_OK, EXIT_USAGE = 0, 2
 

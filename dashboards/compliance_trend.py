@@ -6,7 +6,7 @@ Days are the site's local calendar days (``tz()`` in the query), as the complian
 
 from __future__ import annotations
 
-from dashboards import queries
+from dashboards import panel_queries
 from dashboards.floor_overview import VERDICT_COLOURS
 from dashboards.model import (
     JSON,
@@ -20,13 +20,15 @@ from dashboards.model import (
     table_options,
     targets,
 )
-from seatwatch.site import Site
+from seatwatch.core.site import Site
 
 WORST = 10
 
 
 def build(site: Site, ds: JSON) -> JSON:
-    verdict_queries = [queries.verdicts_per_day(site.id, v, site.timezone) for v in queries.VERDICTS]
+    verdict_queries = [
+        panel_queries.verdicts_per_day(site.id, v, site.timezone) for v in panel_queries.VERDICTS
+    ]
     panels = [
         panel(
             "barchart",
@@ -40,9 +42,13 @@ def build(site: Site, ds: JSON) -> JSON:
             options={"stacking": "normal", "xTickLabelRotation": -45, "legend": {"displayMode": "list"}},
             transformations=[merge()],
         ),
-        _worst("Seats with the most failed checks", queries.failures_per_seat(site.id), "fail", 0, ds),
+        _worst("Seats with the most failed checks", panel_queries.failures_per_seat(site.id), "fail", 0, ds),
         _worst(
-            "Loudest seats (LAeq over the range)", queries.seat_levels(site.id, queries.RANGE), "LAeq", 1, ds
+            "Loudest seats (LAeq over the range)",
+            panel_queries.seat_levels(site.id, panel_queries.RANGE),
+            "LAeq",
+            1,
+            ds,
         ),
     ]
     return site_dashboard(

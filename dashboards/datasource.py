@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dashboards.model import JSON, stable_uid
-from seatwatch.settings import Services
-from seatwatch.site import Site
+from seatwatch.core.settings import Services
+from seatwatch.core.site import Site
 
 # What a provisioning file writes instead of a secret; Grafana reads these variables from its environment.
 TOKEN_ENV = "SEATWATCH_INFLUX_TOKEN"

@@ -8,7 +8,7 @@ energy mean — and its illuminance, coloured by the same required/target bands 
 
 from __future__ import annotations
 
-from dashboards import floor_plan, queries
+from dashboards import floor_plan_panel, panel_queries
 from dashboards.limits import KindLimits
 from dashboards.model import (
     FAIL,
@@ -33,7 +33,7 @@ from dashboards.model import (
     thresholds,
 )
 from dashboards.sensor_health import roster_table
-from seatwatch.site import Site
+from seatwatch.core.site import Site
 
 VERDICT_COLOURS = {"pass": PASS, "marginal": MARGINAL, "fail": FAIL, "insufficient_data": NO_DATA}
 ROW_HEIGHT_PER_SEAT = 0.8
@@ -44,7 +44,7 @@ def build(site: Site, limits: dict[str, KindLimits], ds: JSON) -> JSON:
     panels = [
         _compliance_summary(site, ds),
         *_reporting(site, ds),
-        floor_plan.build(site, limits, ds, seat_uid),
+        floor_plan_panel.build(site, limits, ds, seat_uid),
     ]
     for zone in sorted(site.zones.values(), key=lambda z: z.id):
         seats = len(site.seats_in_zone(zone.id))
@@ -62,7 +62,7 @@ def build(site: Site, limits: dict[str, KindLimits], ds: JSON) -> JSON:
 
 
 def _compliance_summary(site: Site, ds: JSON) -> JSON:
-    queries_ = [queries.latest_verdict_count(site.id, v) for v in queries.VERDICTS]
+    queries_ = [panel_queries.latest_verdict_count(site.id, v) for v in panel_queries.VERDICTS]
     colours = [override(v, color=fixed_colour(c)) for v, c in VERDICT_COLOURS.items()]
     config = field_config(decimals=0, overrides=colours)
     config["defaults"]["noValue"] = "0"
@@ -90,7 +90,7 @@ def _reporting(site: Site, ds: JSON) -> list[JSON]:
                 "stat",
                 f"{quantity.capitalize()} sensors reporting (last 5 min) of {expected}",
                 ds,
-                targets(ds, [queries.sensors_reporting(site.id, quantity)]),
+                targets(ds, [panel_queries.sensors_reporting(site.id, quantity)]),
                 (6, 5),
                 config=config,
                 options=stat_options(),
@@ -120,8 +120,8 @@ def _zone_table(
         targets(
             ds,
             [
-                queries.seat_levels(site.id, queries.CURRENT, [zone]),
-                queries.seat_lux(site.id, queries.CURRENT, [zone]),
+                panel_queries.seat_levels(site.id, panel_queries.CURRENT, [zone]),
+                panel_queries.seat_lux(site.id, panel_queries.CURRENT, [zone]),
             ],
             table=True,
         ),

@@ -3,15 +3,15 @@
 Standards are data (DESIGN.md principle 4): a colour band or a threshold line on a panel must be the very
 number the compliance engine judges against, so dashboards never carry a limit of their own. Panels need
 only two limits per zone kind — the seat's noise level over occupied hours and its illuminance — so this
-module reduces a :class:`analysis.rules.profile.Profile` to exactly that.
+module reduces a :class:`seatwatch.core.rules.profile.RulesProfile` to exactly that.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analysis.rules.profile import Check, Profile, load_profile
-from seatwatch.site import Site
+from seatwatch.core.rules.profile import Check, RulesProfile, load_rules_profile
+from seatwatch.core.site import Site
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,12 @@ class KindLimits:
     light: Limit | None
 
 
-def site_profile(site: Site) -> Profile:
+def site_profile(site: Site) -> RulesProfile:
     """The site's profile, a shipped name or a path relative to the site file (as the engine reads it)."""
-    return load_profile(site.profile, site.path.parent if site.path else None)
+    return load_rules_profile(site.profile, site.path.parent if site.path else None)
 
 
-def limits_by_kind(site: Site, profile: Profile) -> dict[str, KindLimits]:
+def limits_by_kind(site: Site, profile: RulesProfile) -> dict[str, KindLimits]:
     """Limits for every zone kind the site uses.
 
     Noise: the seat LAeq check over occupied hours (the level agents work in), not the background one —

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from dashboards.limits import Limit
-from seatwatch.site import Site
+from seatwatch.core.site import Site
 
 JSON = dict[str, Any]
 GRID_WIDTH = 24

@@ -3,13 +3,13 @@ the occupied hours shaded.
 
 LAeq per ``$__interval`` bucket is ``10*log10(sum("exposure")/sum("dur"))``, so zooming out from a minute to
 a month changes the bucket but never the meaning: each point is the energy level of its bucket. Limit
-lines come from the rules profile of the seat's zone kind (see :func:`queries.limit_line`); shading comes
-from the site's shifts, so what is drawn is what the compliance engine calls "occupied".
+lines come from the rules profile of the seat's zone kind (see :func:`panel_queries.limit_line`); shading
+comes from the site's shifts, so what is drawn is what the compliance engine calls "occupied".
 """
 
 from __future__ import annotations
 
-from dashboards import queries
+from dashboards import panel_queries
 from dashboards.limits import KindLimits, Limit
 from dashboards.model import (
     JSON,
@@ -26,8 +26,8 @@ from dashboards.model import (
     table_options,
     time_region,
 )
-from seatwatch.hours import DAY_NAMES
-from seatwatch.site import Site
+from seatwatch.core.hours import DAY_NAMES
+from seatwatch.core.site import Site
 
 SHADE = "rgba(120, 160, 255, 0.12)"
 LIMIT_STYLE = {"custom.lineStyle": {"fill": "dash", "dash": [10, 10]}, "custom.fillOpacity": 0}
@@ -42,13 +42,15 @@ def build(site: Site, limits: dict[str, KindLimits], ds: JSON) -> JSON:
     panels = [
         _series_panel(
             "LAeq (energy mean per interval) and limits",
-            queries.seat_laeq_series(site.id),
+            panel_queries.seat_laeq_series(site.id),
             noise_lines,
             "dB",
             ds,
         ),
-        _series_panel("LAFmax per interval", queries.seat_lafmax_series(site.id), [], "dB", ds),
-        _series_panel("Illuminance and limits", queries.seat_lux_series(site.id), light_lines, "lux", ds),
+        _series_panel("LAFmax per interval", panel_queries.seat_lafmax_series(site.id), [], "dB", ds),
+        _series_panel(
+            "Illuminance and limits", panel_queries.seat_lux_series(site.id), light_lines, "lux", ds
+        ),
         _sensors_here(site, ds),
     ]
     seats = sorted(site.seats)
@@ -78,7 +80,7 @@ def _sensors_here(site: Site, ds: JSON) -> JSON:
         "table",
         "Sensors of this seat in the time range (click: sensor health)",
         ds,
-        [influx_target(ds, "A", queries.sensors_at_seat(site.id), table=True)],
+        [influx_target(ds, "A", panel_queries.sensors_at_seat(site.id), table=True)],
         (24, 4),
         config=field_config(overrides=[override("sensor", links=[link])]),
         options=table_options("sensor"),
@@ -112,7 +114,7 @@ def _limit_lines(
             continue
         for name, value in (("required", limit.required), ("target", limit.target)):
             label = f"{name} {value:g} ({kind}, {limit.check})"
-            query = queries.limit_line(site.id, quantity, zones_by_kind[kind], value, label)
+            query = panel_queries.limit_line(site.id, quantity, zones_by_kind[kind], value, label)
             out.append((label, influx_target(ds, chr(ord("B") + len(out)), query)))
     return out
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dashboards import queries
+from dashboards import panel_queries
 from dashboards.model import (
     FAIL,
     JSON,
@@ -35,14 +35,14 @@ from dashboards.model import (
     targets,
     thresholds,
 )
-from seatwatch.site import Site
+from seatwatch.core.site import Site
 
 SHARE_FIELD = "share below floor"
 STALE, NEVER = "STALE", "never calibrated"
 
 
 def recent_column(quantity: str) -> str:
-    return f"{quantity} readings (last {queries.SILENT_MINUTES} min)"
+    return f"{quantity} readings (last {panel_queries.SILENT_MINUTES} min)"
 
 
 def build(site: Site, ds: JSON) -> JSON:
@@ -53,7 +53,7 @@ def build(site: Site, ds: JSON) -> JSON:
             "timeseries",
             "Readings per second",
             ds,
-            targets(ds, [queries.readings_per_second(site.id, q) for q in ("noise", "light")]),
+            targets(ds, [panel_queries.readings_per_second(site.id, q) for q in ("noise", "light")]),
             (12, 8),
             config=field_config("reqps", decimals=2),
         ),
@@ -62,7 +62,7 @@ def build(site: Site, ds: JSON) -> JSON:
             "timeseries",
             "Rejected readings by reason",
             ds,
-            [influx_target(ds, "A", queries.rejects_by_reason(site.id), alias="$tag_reason")],
+            [influx_target(ds, "A", panel_queries.rejects_by_reason(site.id), alias="$tag_reason")],
             (12, 8),
             description="Readings ingest refused (kept in the rejects measurement with the reason).",
             config=field_config(decimals=0),
@@ -72,7 +72,7 @@ def build(site: Site, ds: JSON) -> JSON:
             "timeseries",
             "Bridge clock skew (bridge − ingest)",
             ds,
-            [influx_target(ds, "A", queries.bridge_clock_skew(site.id), alias="$tag_bridge")],
+            [influx_target(ds, "A", panel_queries.bridge_clock_skew(site.id), alias="$tag_bridge")],
             (12, 8),
             description="Readings carry each bridge's own time and are never moved: a bridge whose clock is "
             "seconds off puts its readings in the wrong second (check its NTP). From the bridges' status.",
@@ -133,7 +133,7 @@ def _site_list_panel(title: str, frame: JSON, query: JSON, column: str, config: 
 def roster_table(site: Site, quantity: str, ds: JSON) -> JSON:
     """Every sensor of the site file measuring ``quantity``; no reading in the last minutes reads STALE."""
     column = recent_column(quantity)
-    query = influx_target(ds, "B", queries.recent_readings(site.id, quantity, column), table=True)
+    query = influx_target(ds, "B", panel_queries.recent_readings(site.id, quantity, column), table=True)
     cell = {"type": "color-background"}
     config = field_config(
         overrides=[
@@ -146,13 +146,15 @@ def roster_table(site: Site, quantity: str, ds: JSON) -> JSON:
             )
         ]
     )
-    title = f"{quantity.capitalize()} sensors of the site file: STALE = silent {queries.SILENT_MINUTES} min"
+    title = (
+        f"{quantity.capitalize()} sensors of the site file: STALE = silent {panel_queries.SILENT_MINUTES} min"
+    )
     return _site_list_panel(title, sensor_frame(site, quantity), query, column, config, ds)
 
 
 def calibration_table(site: Site, quantity: str, ds: JSON) -> JSON:
     """Every sensor measuring ``quantity`` with its latest calibration's due date; none = never calibrated."""
-    query = influx_target(ds, "B", queries.calibration_due(site.id, quantity), table=True)
+    query = influx_target(ds, "B", panel_queries.calibration_due(site.id, quantity), table=True)
     config = field_config(
         overrides=[
             override(
@@ -173,7 +175,7 @@ def last_reading_table(site: Site, quantity: str, ds: JSON) -> JSON:
         "table",
         f"{quantity.capitalize()} sensors, stalest first: last reading (time range)",
         ds,
-        targets(ds, [queries.last_reading(site.id, quantity)], table=True),
+        targets(ds, [panel_queries.last_reading(site.id, quantity)], table=True),
         (12, 8),
         config=field_config(overrides=[override("Time", unit="dateTimeFromNow", displayName="last reading")]),
         options=table_options("last reading"),
@@ -194,7 +196,11 @@ def _below_floor(site: Site, ds: JSON) -> JSON:
         "table",
         "Noise sensors: share of time below their self-noise floor",
         ds,
-        targets(ds, [queries.seconds_below_floor(site.id), queries.seconds_measured(site.id)], table=True),
+        targets(
+            ds,
+            [panel_queries.seconds_below_floor(site.id), panel_queries.seconds_measured(site.id)],
+            table=True,
+        ),
         (12, 8),
         config=field_config(overrides=[override(SHARE_FIELD, unit="percentunit", decimals=1)]),
         options=table_options(SHARE_FIELD, descending=True),

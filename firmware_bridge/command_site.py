@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from seatwatch.config_errors import ConfigError
-from seatwatch.site import Site
-from seatwatch.site_file import load_site
+from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.site import Site
+from seatwatch.core.site_file import load_site
 
 
 def load_site_or_report(path: str) -> Site | None:

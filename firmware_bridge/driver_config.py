@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from seatwatch.site import Sensor
+from seatwatch.core.site import Sensor
 
 
 class DriverConfigError(ValueError):

@@ -32,7 +32,7 @@ KEYS = {
 
 
 @dataclass(frozen=True)
-class Profile:
+class RegisterProfile:
     name: str
     quantity: str  # "noise" (instantaneous dB(A), integrated on the host) or "light" (lx)
     function: int
@@ -66,7 +66,7 @@ class Profile:
         return words[::-1] if self.word_order == "little" else words
 
 
-def load_profile(name_or_path: str, base: Path | None = None) -> Profile:
+def load_register_profile(name_or_path: str, base: Path | None = None) -> RegisterProfile:
     """A shipped profile by name, or a profile file by path (relative to ``base``, the site file's folder)."""
     path = SHIPPED / f"{name_or_path}.toml"
     if not path.exists():
@@ -85,7 +85,7 @@ def load_profile(name_or_path: str, base: Path | None = None) -> Profile:
     return _validate(doc, path)
 
 
-def _validate(doc: dict, path: Path) -> Profile:
+def _validate(doc: dict, path: Path) -> RegisterProfile:
     problems = [f"unknown key {k!r}" for k in doc if k not in KEYS]
     checks = {
         "quantity": (doc.get("quantity") in ("noise", "light"), "must be 'noise' or 'light'"),
@@ -100,7 +100,7 @@ def _validate(doc: dict, path: Path) -> Profile:
     problems += [f"{key} {message}" for key, (ok, message) in checks.items() if not ok]
     if problems:
         raise DriverConfigError(f"{path}: " + "; ".join(problems))
-    return Profile(
+    return RegisterProfile(
         name=str(doc.get("name", path.stem)),
         quantity=doc["quantity"],
         function=doc["function"],

@@ -12,7 +12,7 @@ first and last row id, so a confirmation can only ever delete the rows it names,
 restarted, and never rows of a newer file that reuses the same ids.
 
 A full disk makes SQLite raise ``sqlite3.OperationalError`` ("database or disk is full"); the bridge
-catches it around :meth:`Outbox.add` and counts what it could not keep (firmware_bridge/runner.py).
+catches it around :meth:`Outbox.add` and counts what it could not keep (firmware_bridge/command.py).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import binascii
 import math
 from dataclasses import dataclass
 
-from seatwatch.contract import LUX_RANGE, NOISE_RANGE_DB
+from seatwatch.core.contract import LUX_RANGE, NOISE_RANGE_DB
 
 VERSION = 1
 MAGIC = b"SW%d" % VERSION

@@ -24,7 +24,7 @@ instead of emptying the outbox into nothing.
 **A broker that will not have us.** paho retries a failed connection for ever (0.5 s doubling to 10 s),
 and readings wait in the outbox meanwhile; each new reason (refused CONNACK, TLS verification,
 unreachable) is logged once, naming the broker and the user, never the password
-(:class:`seatwatch.mqtt_connection.ConnectionLog`, shared with ingest and calibrate). Statuses are
+(:class:`seatwatch.core.mqtt_connection.ConnectionLog`, shared with ingest and calibrate). Statuses are
 retained and republished on every (re)connect; the bridge's last will marks it offline.
 """
 
@@ -41,7 +41,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from firmware_bridge.outbox import Outbox
-from seatwatch.contract import (
+from seatwatch.core.contract import (
     MAX_PAYLOAD_BYTES,
     VERSION,
     ack_topic,
@@ -50,9 +50,9 @@ from seatwatch.contract import (
     encode_batch,
     parse_ack,
 )
-from seatwatch.mqtt_connection import ConnectionLog
-from seatwatch.settings import Services
-from seatwatch.throttled_log import ThrottledLog
+from seatwatch.core.mqtt_connection import ConnectionLog
+from seatwatch.core.settings import Services
+from seatwatch.core.throttled_log import ThrottledLog
 
 BATCH_READINGS = 250  # ~200 bytes each: well under the contract's 64 KiB payload limit
 FLUSH_EVERY_S = 1.0  # a part-full batch waits this long: a large floor is one message a second per bridge

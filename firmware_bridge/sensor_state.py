@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from seatwatch.contract import VERSION, Reading
+from seatwatch.core.contract import VERSION, Reading
 
 
 class SensorState:

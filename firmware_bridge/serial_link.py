@@ -16,7 +16,7 @@ import serial
 
 from firmware_bridge.driver_config import check_keys, option
 from firmware_bridge.sensor_state import Emit, SensorState
-from seatwatch.site import Sensor
+from seatwatch.core.site import Sensor
 
 PORT_ERRORS = (serial.SerialException, OSError, ValueError)
 

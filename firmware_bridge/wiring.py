@@ -1,6 +1,6 @@
 """Checking a site file's wiring the way the bridge will use it, so ``seatwatch validate`` catches it first.
 
-The site file's own checks (seatwatch/site_file.py) know the structure but not the hardware: which Modbus
+The site file's own checks (seatwatch/core/site_file.py) know the structure but not the hardware: which Modbus
 profiles exist and what they measure, which devices share an RS-485 line, what each driver accepts. A
 mistake there used to pass ``validate`` and then stop the bridge on site. Here every sensor's wiring is
 checked with keys that point at the line to change (``sensors[12].connection.address``), and then each
@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from firmware_bridge.driver_config import DriverConfigError
-from firmware_bridge.modbus_profile import Profile, load_profile
+from firmware_bridge.modbus_profile import RegisterProfile, load_register_profile
 from firmware_bridge.sensor_state import SensorState
-from seatwatch.config_errors import Problem, ProblemList
-from seatwatch.site import Sensor, Site
+from seatwatch.core.config_errors import Problem, ProblemList
+from seatwatch.core.site import Sensor, Site
 
 MODBUS_ADDRESSES = range(1, 248)
 _CONNECTION_KEY = re.compile(r"connection\.(\w+)")
@@ -30,7 +30,7 @@ _CONNECTION_KEY = re.compile(r"connection\.(\w+)")
 class _Unit:
     sensor: Sensor
     where: str
-    profile: Profile
+    profile: RegisterProfile
     address: int
     baud: int
 
@@ -84,7 +84,7 @@ def _modbus_unit(sensor: Sensor, where: str, base: Path, add: Callable[[str, str
         add(f"{where}.connection.profile", "must be a profile name or path (a string)")
         return None
     try:
-        profile = load_profile(name, base)
+        profile = load_register_profile(name, base)
     except DriverConfigError as exc:
         add(f"{where}.connection.profile", str(exc))
         return None
@@ -135,7 +135,8 @@ def _check_bus(units: list[_Unit], add: Callable[[str, str], None], clean: set[s
 def _build_drivers(
     site: Site, base: Path, where: dict[str, str], clean: set[str], add: Callable[[str, str], None]
 ) -> None:
-    """Build each driver as the bridge does (``runner.Bridge``); its refusals become located problems."""
+    """Build each driver as the bridge does (``firmware_bridge.command.BridgeRunner``); its refusals
+    become located problems."""
     buses: dict[str, list[Sensor]] = {}
     for sensor in site.sensors.values():
         if sensor.id not in clean or sensor.driver == "mqtt":

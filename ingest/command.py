@@ -17,11 +17,11 @@ from pathlib import Path
 
 from ingest.service import IngestService, Options
 from ingest.writers import APIS, detect_api, make_writer
-from seatwatch.change_journal import JournalWriter
-from seatwatch.config_errors import ConfigError
-from seatwatch.line_protocol import WriteError
-from seatwatch.settings import Services, load_services, redact
-from seatwatch.site_file import load_site
+from seatwatch.core.change_journal import JournalWriter
+from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.line_protocol import WriteError
+from seatwatch.core.settings import Services, load_services, redact
+from seatwatch.core.site_file import load_site
 
 log = logging.getLogger("seatwatch.ingest")
 EXIT_USAGE = 2

@@ -28,7 +28,7 @@ A broker that refuses us (wrong user or password), a CA that did not sign its ce
 out of reach: paho retries for ever and nothing is lost meanwhile (the broker queues readings for our
 session; those no session subscribed to, bridges keep), but ingest must say why it stores nothing — once
 per reason, naming the broker and the user, never the password
-(:class:`seatwatch.mqtt_connection.ConnectionLog`, shared with the bridge).
+(:class:`seatwatch.core.mqtt_connection.ConnectionLog`, shared with the bridge).
 """
 
 from __future__ import annotations
@@ -47,15 +47,15 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from seatwatch.calibration import records_subscription
-from seatwatch.contract import (
+from seatwatch.core.calibration_records import records_subscription
+from seatwatch.core.contract import (
     ack_topic,
     bridge_status_subscription,
     encode_ack,
     reading_subscriptions,
 )
-from seatwatch.mqtt_connection import ConnectionLog, failure, refusal
-from seatwatch.settings import Services
+from seatwatch.core.mqtt_connection import ConnectionLog, failure, refusal
+from seatwatch.core.settings import Services
 
 log = logging.getLogger("seatwatch.ingest")
 
@@ -148,7 +148,7 @@ class Consumer:
         session_expiry_s: int = 7 * 24 * 3600,
         receive_maximum: int = 1000,
     ) -> None:
-        """Handlers run in paho's thread: wrap them (seatwatch.supervision) so that none can kill it."""
+        """Handlers run in paho's thread: wrap them (seatwatch.core.supervision) so that none can kill it."""
         self.services = services
         self.site = site
         self.client_id = client_id

@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from seatwatch.contract import TOPIC_ROOT
+from seatwatch.core.contract import TOPIC_ROOT
 
 log = logging.getLogger("seatwatch.ingest")
 

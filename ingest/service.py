@@ -2,7 +2,7 @@
 
 Threads: paho's network thread converts each message to points (so parsing overlaps with writing), the
 sink thread batches, writes, spools and acknowledges, and two small threads report status and reload the
-site file. Every one is supervised (seatwatch/supervision.py): the sink, status and reload threads are
+site file. Every one is supervised (seatwatch/core/supervision.py): the sink, status and reload threads are
 restarted with backoff after an unexpected exception, and the message handlers paho calls are guarded so a
 bug never kills paho's thread; meanwhile the status says ``degraded`` with the reason. A failure inside a
 message handler is a bug, not bad data: the message is kept as a reject (``internal_error``) with its
@@ -27,17 +27,22 @@ import paho.mqtt.client as mqtt
 
 from ingest.consumer import AckToken, Consumer, fetch_retained
 from ingest.health import Metrics, StatusReporter, status_topic
-from ingest.points import Converted, PointMaker
+from ingest.reading_points import Converted, PointMaker
 from ingest.sink import Sink
 from ingest.site_reload import SiteReloader
 from ingest.spool import Spool
 from ingest.writers import Writer
-from seatwatch.calibration import CalibrationBook, CalibrationRecord, record_line, records_subscription
-from seatwatch.contract import Rejected, topic_bridge
-from seatwatch.line_protocol import line
-from seatwatch.settings import Services
-from seatwatch.site import Site
-from seatwatch.supervision import Supervisor
+from seatwatch.core.calibration_records import (
+    CalibrationBook,
+    CalibrationRecord,
+    record_line,
+    records_subscription,
+)
+from seatwatch.core.contract import Rejected, topic_bridge
+from seatwatch.core.line_protocol import line
+from seatwatch.core.settings import Services
+from seatwatch.core.site import Site
+from seatwatch.core.supervision import Supervisor
 
 log = logging.getLogger("seatwatch.ingest")
 

@@ -7,7 +7,7 @@ confirmed end to end. The guarantees, each tested in tests/test_ingest_sink.py a
 - a ``kill -9`` at any moment loses nothing: un-acknowledged messages come back from the broker's
   persistent session (and bridges resend unconfirmed batches), and their points overwrite themselves
   (same series, same timestamp);
-- every answer of InfluxDB is classified (:attr:`seatwatch.line_protocol.WriteError.kind`):
+- every answer of InfluxDB is classified (:attr:`seatwatch.core.line_protocol.WriteError.kind`):
   an outage (no answer, 5xx, 429) spools the batch and replays it later; a missing database is created,
   as Telegraf does (``influx_create_database = false`` turns that off), or else waited for; refused
   credentials (401/403) are waited for; a batch with invalid points (400) or too large a body (413) is
@@ -42,8 +42,8 @@ from typing import Any
 from ingest.health import Metrics
 from ingest.spool import Spool
 from ingest.writers import Writer
-from seatwatch.line_protocol import WriteError
-from seatwatch.throttled_log import ThrottledLog
+from seatwatch.core.line_protocol import WriteError
+from seatwatch.core.throttled_log import ThrottledLog
 
 log = logging.getLogger("seatwatch.ingest")
 

@@ -13,9 +13,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from seatwatch.config_errors import ConfigError
-from seatwatch.site import Site
-from seatwatch.site_file import load_site
+from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.site import Site
+from seatwatch.core.site_file import load_site
 
 log = logging.getLogger("seatwatch.ingest")
 

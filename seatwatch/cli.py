@@ -25,23 +25,19 @@ class Command(NamedTuple):
 
 
 COMMANDS: dict[str, Command] = {
-    "validate": Command("check a site file and report every problem in it", "seatwatch.validate_command"),
-    "bridge": Command("read a bridge's sensors and publish readings over MQTT", "firmware_bridge.runner"),
+    "validate": Command("check a site file and report every problem in it", "seatwatch.validate.command"),
+    "bridge": Command("read a bridge's sensors and publish readings over MQTT", "firmware_bridge.command"),
     "ingest": Command("store MQTT readings in InfluxDB, calibrated and tagged by seat", "ingest.command"),
-    "analyze": Command(
-        "compute per-seat compliance and write it to InfluxDB", "analysis.compliance.analyze_command"
-    ),
-    "report": Command(
-        "write a compliance snapshot report (PDF, HTML, JSON, CSV)", "analysis.report.report_command"
-    ),
+    "analyze": Command("compute per-seat compliance and write it to InfluxDB", "analysis.compliance.command"),
+    "report": Command("write a compliance snapshot report (PDF, HTML, JSON, CSV)", "analysis.report.command"),
     "dashboards": Command("push or export the Grafana dashboards", "dashboards.command"),
     "calibrate": Command(
         "calibrate a sensor on site and keep the record", "firmware_bridge.calibrate.command"
     ),
-    "level": Command("measure sound levels (LAeq, LAFmax, ...) of a WAV file", "analysis.level_command"),
+    "level": Command("measure sound levels (LAeq, LAFmax, ...) of a WAV file", "analysis.level.command"),
     "simulate": Command("run simulated sensors on pseudo-terminals", "firmware_bridge.simulate.command"),
     "setup-db": Command(
-        "create or update the InfluxDB database and retention policy of a site", "seatwatch.db_setup"
+        "create or update the InfluxDB database and retention policy of a site", "seatwatch.setup_db.command"
     ),
     "demo": Command(
         "run the whole pipeline on this machine with simulated sensors", "seatwatch.demo.command"

@@ -19,7 +19,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from seatwatch.contract import TOPIC_ROOT, ack_topic, batch_topic, encode_ack
+from seatwatch.core.contract import TOPIC_ROOT, ack_topic, batch_topic, encode_ack
 
 REPO = Path(__file__).resolve().parent.parent
 BRIDGE = "gw-test"

@@ -18,10 +18,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from seatwatch.calibration import CalibrationRecord
-from seatwatch.contract import Reading, encode, reading_topic
-from seatwatch.influxql import InfluxQLClient, quote_string
-from seatwatch.settings import load_services
+from seatwatch.core.calibration_records import CalibrationRecord
+from seatwatch.core.contract import Reading, encode, reading_topic
+from seatwatch.core.influxql import InfluxQLClient, quote_string
+from seatwatch.core.settings import load_services
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -2,8 +2,9 @@
 
 ``noise`` points carry laeq, lafmax, lafmin, dur, exposure = dur·10^(laeq/10), raw_laeq, below_floor and
 cal; ``light`` points lux, raw_lux and cal; tags site, zone, seat (where the sensor was then) and sensor.
-Calibration records go to the ``calibration`` measurement through :func:`seatwatch.calibration.record_line`.
-The benchmark uses the same writers, so what it times is what the tests check.
+Calibration records go to the ``calibration`` measurement through
+:func:`seatwatch.core.calibration_records.record_line`. The benchmark uses the same writers, so what it times
+is what the tests check.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from seatwatch.calibration import CalibrationRecord, Instrument, record_line
-from seatwatch.line_protocol import write_v1
+from seatwatch.core.calibration_records import CalibrationRecord, Instrument, record_line
+from seatwatch.core.line_protocol import write_v1
 
 Level = Callable[[datetime], float | None]  # value at a reading's start; None = no reading then
 

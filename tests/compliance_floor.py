@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from seatwatch.influxql import InfluxQLClient, quote_ident
+from seatwatch.core.influxql import InfluxQLClient, quote_ident
 from tests.compliance_data import SiteSpec, calibration_line, light_lines, noise_lines, write
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import pytest
 
-from seatwatch.influxql import InfluxQLClient, quote_ident
+from seatwatch.core.influxql import InfluxQLClient, quote_ident
 from tests.services import Influxd, Mosquitto, ServerProcess, VictoriaMetrics
 
 # A plugin that test modules also import from (pytest_plugins + import): rewrite its asserts all the same.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from seatwatch.influxql import InfluxQLClient
+from seatwatch.core.influxql import InfluxQLClient
 from tests.dashboards_macros import expand
 
 COMPARE = {"gt": lambda v, x: v > x, "lt": lambda v, x: v < x}

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from seatwatch.calibration import CalibrationRecord, Instrument, record_line
-from seatwatch.influxql import InfluxQLClient, quote_ident
-from seatwatch.site import Site
-from seatwatch.site_file import load_site
+from seatwatch.core.calibration_records import CalibrationRecord, Instrument, record_line
+from seatwatch.core.influxql import InfluxQLClient, quote_ident
+from seatwatch.core.site import Site
+from seatwatch.core.site_file import load_site
 from tests.compliance_data import light_lines, noise_lines, write
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "site.toml"

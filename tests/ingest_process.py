@@ -10,7 +10,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from seatwatch.influxql import InfluxQLClient
+from seatwatch.core.influxql import InfluxQLClient
 from tests.conftest import REPO
 from tests.services import free_port
 

@@ -26,8 +26,8 @@ from paho.mqtt.properties import Properties
 
 from firmware_bridge.outbox import Outbox
 from firmware_bridge.publisher import Publisher
-from seatwatch.contract import Reading, batch_topic, encode
-from seatwatch.settings import load_services
+from seatwatch.core.contract import Reading, batch_topic, encode
+from seatwatch.core.settings import load_services
 
 BRIDGE = "gw-1"
 ZONE = "agents"

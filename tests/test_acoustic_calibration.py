@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from analysis.acoustics.calibration import CalibrationError, drift_check, sensitivity_from_calibrator
-from analysis.acoustics.meter import SoundLevelMeter
+from seatwatch.core.acoustics.meter import SoundLevelMeter
+from seatwatch.core.acoustics.sensitivity import CalibrationError, drift_check, sensitivity_from_calibrator
 
 FS = 48000
 T = np.arange(3 * FS) / FS

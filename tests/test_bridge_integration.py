@@ -16,7 +16,7 @@ import pytest
 
 from firmware_bridge.protocol import encode_levels
 from firmware_bridge.simulate.simulator import SensorBias, Simulator
-from seatwatch.site_file import load_site
+from seatwatch.core.site_file import load_site
 from tests.bridge_support import Collector, start_bridge, stop_bridge, wait_until, write_site
 from tests.services import ServerProcess
 

@@ -19,8 +19,8 @@ import pytest
 
 from firmware_bridge.outbox import Outbox
 from firmware_bridge.publisher import Publisher
-from seatwatch.contract import Reading, ack_topic, batch_topic, encode, encode_ack
-from seatwatch.settings import load_services
+from seatwatch.core.contract import Reading, ack_topic, batch_topic, encode, encode_ack
+from seatwatch.core.settings import load_services
 
 pytestmark = pytest.mark.integration
 

@@ -16,17 +16,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from firmware_bridge.command import BridgeRunner
 from firmware_bridge.driver_config import DriverConfigError
 from firmware_bridge.drivers.audio_input import AudioInputDriver
 from firmware_bridge.drivers.reference_serial import ReferenceSerialDriver
-from firmware_bridge.modbus_profile import load_profile
+from firmware_bridge.modbus_profile import load_register_profile
 from firmware_bridge.outbox import Outbox
 from firmware_bridge.protocol import encode_hello, encode_levels
-from firmware_bridge.runner import Bridge
 from firmware_bridge.sensor_state import SensorState
-from seatwatch.contract import Reading
-from seatwatch.site import Sensor
-from seatwatch.site_file import load_site
+from seatwatch.core.contract import Reading
+from seatwatch.core.site import Sensor
+from seatwatch.core.site_file import load_site
 from tests.bridge_support import BRIDGE, REPO, write_site
 
 
@@ -46,7 +46,7 @@ def test_outbox_keeps_order_across_reopen_and_counts_what_the_bound_drops(tmp_pa
 
 
 def test_shipped_profiles_decode_what_the_simulator_encodes() -> None:
-    noise, lux = load_profile("renke-noise"), load_profile("renke-lux")
+    noise, lux = load_register_profile("renke-noise"), load_register_profile("renke-lux")
     assert (noise.register, noise.count, noise.default_baud, noise.default_address) == (0, 1, 4800, 1)
     assert noise.encode(52.3) == [523] and noise.decode([523]) == 52.3
     assert (lux.register, lux.count) == (2, 2)
@@ -57,9 +57,9 @@ def test_a_bad_profile_names_the_file_and_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "mine.toml"
     bad.write_text('quantity = "noise"\nfunction = 6\nregister = 0\ntype = "u8"\n')
     with pytest.raises(DriverConfigError, match=r"mine.toml: function must be 3 or 4; type must be one of"):
-        load_profile("mine.toml", tmp_path)
+        load_register_profile("mine.toml", tmp_path)
     with pytest.raises(DriverConfigError, match="no such shipped profile"):
-        load_profile("nope")
+        load_register_profile("nope")
 
 
 @contextmanager
@@ -114,7 +114,7 @@ def test_reference_driver_on_a_pty_counts_gaps_duplicates_and_garbage() -> None:
 
 def test_a_clock_before_2020_is_refused_and_counted(tmp_path: Path) -> None:
     site = load_site(write_site(tmp_path, "t-clock", "mqtt://127.0.0.1:1", refs=1, modbus_per_bus=1))
-    bridge = Bridge(site, BRIDGE, tmp_path / "state")
+    bridge = BridgeRunner(site, BRIDGE, tmp_path / "state")
     bridge.emit(Reading("ref-0", 1, 1_000_000, 1.0, laeq=50.0))
     bridge.emit(Reading("ref-0", 2, 1_800_000_000_000, 1.0, laeq=50.0))
     bridge._store()

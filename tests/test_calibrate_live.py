@@ -12,9 +12,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from seatwatch.calibration import CalibrationRecord, load_records, records_subscription
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.settings import load_services
+from seatwatch.core.calibration_records import CalibrationRecord, load_records, records_subscription
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.settings import load_services
 from tests.calibrate_sensor import PublishingSensor, history, provenance, seatwatch, words, write_site
 
 pytestmark = pytest.mark.integration

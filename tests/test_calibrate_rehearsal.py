@@ -19,8 +19,8 @@ import pexpect
 import pyte
 import pytest
 
-from seatwatch.calibration import CalibrationRecord, load_records
-from seatwatch.influxql import InfluxQLClient
+from seatwatch.core.calibration_records import CalibrationRecord, load_records
+from seatwatch.core.influxql import InfluxQLClient
 from tests.calibrate_sensor import (
     REFERENCE_SENSOR,
     REPO,

@@ -13,9 +13,9 @@ import pytest
 
 from analysis.compliance.calibration_check import calibration_result, sensor_calibration
 from firmware_bridge.simulate import simulator
-from seatwatch.calibration import load_records
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.site_file import load_site
+from seatwatch.core.calibration_records import load_records
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.site_file import load_site
 from tests.calibrate_sensor import (
     REFERENCE_SENSOR,
     history,

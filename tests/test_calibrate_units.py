@@ -25,14 +25,19 @@ from firmware_bridge.calibrate.readout import Readout
 from firmware_bridge.calibrate.record_store import HistoryError, RecordStore
 from firmware_bridge.calibrate.supersede import describe_drift, next_record
 from firmware_bridge.calibrate.uncertainty import light_budget, noise_budget, reference_class
-from firmware_bridge.calibrate.window import CalibrationRefused, Verdict, Window, wait_for_stable
+from firmware_bridge.calibrate.window import CalibrationRefused, StableWindow, Verdict, wait_for_stable
 from firmware_bridge.simulate.rehearsal import Calibrator, Rehearsal
 from firmware_bridge.simulate.simulator import Simulator
-from seatwatch.calibration import CalibrationBook, CalibrationRecord, Instrument, certificate_problem
-from seatwatch.contract import Reading
-from seatwatch.settings import load_services
-from seatwatch.site import Site
-from seatwatch.site_file import load_site
+from seatwatch.core.calibration_records import (
+    CalibrationBook,
+    CalibrationRecord,
+    Instrument,
+    certificate_problem,
+)
+from seatwatch.core.contract import Reading
+from seatwatch.core.settings import load_services
+from seatwatch.core.site import Site
+from seatwatch.core.site_file import load_site
 from tests.calibrate_sensor import provenance, seatwatch, words, write_site
 
 PROVENANCE_NOISE = provenance("noise")
@@ -83,7 +88,7 @@ def test_unusable_windows_are_refused_with_the_reason(levels: list[float], reaso
 
 
 def test_too_low_names_the_noise_floor() -> None:
-    verdict = noise_judge(94.0, 0.2, 30.0)(Window((31.0,) * 4, (1.0,) * 4))
+    verdict = noise_judge(94.0, 0.2, 30.0)(StableWindow((31.0,) * 4, (1.0,) * 4))
     assert verdict.problem and "self-noise floor" in verdict.problem and "seated" in verdict.problem
 
 
@@ -103,9 +108,9 @@ def test_light_gain_through_zero_recovers_the_bias() -> None:
 
 def test_lux_judge_refuses_darkness_and_flicker() -> None:
     judge = lux_judge(0.02)
-    assert judge(Window((0.0, 0.0), (1.0, 1.0))).problem.startswith("the sensor reads 0 lx")
-    assert "light unstable" in judge(Window((400.0, 440.0), (1.0, 1.0))).problem
-    assert judge(Window((400.0, 401.0), (1.0, 3.0))).value == pytest.approx(400.75)
+    assert judge(StableWindow((0.0, 0.0), (1.0, 1.0))).problem.startswith("the sensor reads 0 lx")
+    assert "light unstable" in judge(StableWindow((400.0, 440.0), (1.0, 1.0))).problem
+    assert judge(StableWindow((400.0, 401.0), (1.0, 3.0))).value == pytest.approx(400.75)
 
 
 @pytest.mark.parametrize("text", ["442", "a:b", "442:0", "-1:520", "inf:520"])
@@ -351,8 +356,8 @@ def test_plain_readout_lines_fit_80_columns() -> None:
     out = io.StringIO()
     readout = Readout(Console(file=out, width=80), "nz-1", lambda last, v: f"latest {last:9.2f} dB", 10.0)
     problem = "level too low: 35.0 dB is more than 10 dB below the calibrator's 94 dB — is it seated?"
-    readout(Window((35.0,) * 12, (1.0,) * 12), Verdict(35.0, 0.0, problem), 1.0, 41.6)
-    readout(Window((94.0,), (1.0,)), Verdict(94.0, 0.0, None), 0.1, 12.0)
+    readout(StableWindow((35.0,) * 12, (1.0,) * 12), Verdict(35.0, 0.0, problem), 1.0, 41.6)
+    readout(StableWindow((94.0,), (1.0,)), Verdict(94.0, 0.0, None), 0.1, 12.0)
     lines = out.getvalue().splitlines()
     assert lines == [
         "100%  42 s left  latest     35.00 dB  level too low",

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from seatwatch.calibration import BadRecord, CalibrationRecord
+from seatwatch.core.calibration_records import BadRecord, CalibrationRecord
 
 
 def _doc(**changes: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from seatwatch.cli import COMMANDS, _command_parser, main
-from seatwatch.wording import plural, site_period
+from seatwatch.core.wording import plural, site_period
 from tests.conftest import EXAMPLE_SITE, REPO
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.compliance.analyze_command import parse_every, windows_due
+from analysis.compliance.command import parse_every, windows_due
 from analysis.compliance.inputs import InputError
 from seatwatch.cli import main
-from seatwatch.influxql import InfluxQLClient
+from seatwatch.core.influxql import InfluxQLClient
 from tests import compliance_floor
 from tests.compliance_floor import END, SPEC, START
 

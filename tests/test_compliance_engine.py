@@ -10,10 +10,10 @@ import pytest
 
 from analysis.compliance.engine import Assessment, SeatResult, assess
 from analysis.compliance.inputs import parse_moment
-from analysis.rules.profile import load_profile
 from seatwatch.cli import main
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.site_file import load_site
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.rules.profile import load_rules_profile
+from seatwatch.core.site_file import load_site
 from tests import compliance_floor
 from tests.compliance_data import SiteSpec, light_lines, noise_lines, write
 from tests.compliance_floor import END, SPEC, START
@@ -27,7 +27,7 @@ def floor(influx_url: str, floor_db: str, tmp_path_factory: pytest.TempPathFacto
     path = SPEC.write(tmp_path_factory.mktemp("floor"), influx_url, floor_db)
     site = load_site(path)
     return assess(
-        site, load_profile(site.profile), InfluxQLClient(influx_url, floor_db), START, END, source="raw"
+        site, load_rules_profile(site.profile), InfluxQLClient(influx_url, floor_db), START, END, source="raw"
     )
 
 
@@ -145,7 +145,7 @@ def test_hours_are_taken_in_the_sites_time_zone_across_dst(
     lines += light_lines("dst", "z", "NY1", "s-ny", start, end, lambda t: 300.0)
     write(influx_url, influx_db, lines)
     site = load_site(spec.write(tmp_path, influx_url, influx_db))
-    result = assess(site, load_profile("iac-csc"), InfluxQLClient(influx_url, influx_db), start, end)
+    result = assess(site, load_rules_profile("iac-csc"), InfluxQLClient(influx_url, influx_db), start, end)
     (ny1,) = result.seats
     noise = next(c for c in ny1.checks if c.check == "noise")
     background = next(c for c in ny1.checks if c.check == "background")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.compliance.levels import LEVEL_MIN, LevelBinner
+from analysis.compliance.laeq_histogram import LEVEL_MIN, LevelBinner
 from analysis.compliance.stats import WindowStats
 
 HOUR_MIN = 29_500_000 // 60 * 60  # an hour boundary, in epoch minutes

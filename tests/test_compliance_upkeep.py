@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from analysis.compliance.analyze_command import service_run, windows_touching
+from analysis.compliance.command import service_run, windows_touching
 from analysis.compliance.engine import Assessment, assess
 from analysis.compliance.inputs import Inputs
 from analysis.compliance.upkeep import hour_spans
-from analysis.rules.profile import load_profile
 from ingest.writers.v1_http import V1HttpWriter
-from seatwatch.change_journal import JournalWriter, change_lines, touched_hours
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.site_file import load_site
+from seatwatch.core.change_journal import JournalWriter, change_lines, touched_hours
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.rules.profile import load_rules_profile
+from seatwatch.core.site_file import load_site
 from tests.compliance_data import SiteSpec, calibration_line, light_lines, noise_lines, write
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -121,7 +121,7 @@ def test_late_readings_change_their_day_at_the_next_hourly_run(
     store(influx_url, influx_db, readings("A", seat_a_before, D0, TODAY + timedelta(hours=1)))
     store(influx_url, influx_db, readings("B", quiet, D0, TODAY + timedelta(hours=1)))
     site = load_site(SPEC.write(tmp_path, influx_url, influx_db))
-    profile = load_profile(site.profile)
+    profile = load_rules_profile(site.profile)
     inputs = Inputs(site, profile, D0, D0 + timedelta(days=1), client, influx_url, influx_db, None)
 
     # The service's first run catches up: it rolls up four days and judges the 73 windows that ended.

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seatwatch.contract import (
+from seatwatch.core.contract import (
     MAX_PAYLOAD_BYTES,
     REASONS,
     Reading,

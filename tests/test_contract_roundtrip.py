@@ -10,8 +10,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 
-from seatwatch.contract import Reading, encode, parse_payload, reading_subscriptions, reading_topic
-from seatwatch.settings import load_services
+from seatwatch.core.contract import Reading, encode, parse_payload, reading_subscriptions, reading_topic
+from seatwatch.core.settings import load_services
 
 pytestmark = pytest.mark.integration
 

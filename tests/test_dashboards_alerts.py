@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dashboards import bundle
-from seatwatch.calibration import CalibrationRecord, record_line
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.line_protocol import line, write_v1
-from seatwatch.settings import load_services
-from seatwatch.site_file import load_site
+from seatwatch.core.calibration_records import CalibrationRecord, record_line
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.line_protocol import line, write_v1
+from seatwatch.core.settings import load_services
+from seatwatch.core.site_file import load_site
 from tests.conftest import EXAMPLE_SITE
 from tests.dashboards_evaluate import evaluate, outer_join, static_rows
 from tests.dashboards_macros import expand

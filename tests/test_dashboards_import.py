@@ -17,8 +17,8 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from dashboards import bundle
 from seatwatch.cli import main
-from seatwatch.settings import load_services
-from seatwatch.site_file import load_site
+from seatwatch.core.settings import load_services
+from seatwatch.core.site_file import load_site
 from tests.conftest import EXAMPLE_SITE
 
 BUILTIN = {"grafana", "-- Mixed --"}

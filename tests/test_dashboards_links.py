@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from dashboards import bundle
-from seatwatch.settings import load_services
-from seatwatch.site_file import load_site
+from seatwatch.core.settings import load_services
+from seatwatch.core.site_file import load_site
 from tests.conftest import EXAMPLE_SITE
 
 TIME_RANGE = "${__url_time_range}"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from seatwatch.cli import main
-from seatwatch.site_file import load_site
+from seatwatch.core.site_file import load_site
 from tests.conftest import EXAMPLE_SITE, REPO
 from tests.dashboards_grafana_fake import FakeGrafana
 

@@ -38,11 +38,11 @@ import pytest
 
 from firmware_bridge.calibrate.broker import close, connect
 from firmware_bridge.calibrate.record_store import RecordStore
-from seatwatch.contract import encode
+from seatwatch.core.contract import encode
+from seatwatch.core.settings import Services, load_services
+from seatwatch.core.site_file import load_site
 from seatwatch.demo.backfill import calibration_records, publish_day, sensor_biases
 from seatwatch.local_servers import Influxd
-from seatwatch.settings import Services, load_services
-from seatwatch.site_file import load_site
 from tests.conftest import EXAMPLE_SITE, REPO, unavailable
 from tests.mosquitto_secure import DeployedMosquitto
 from tests.systemd_units import INSTALLED, env_file, exec_lines, words

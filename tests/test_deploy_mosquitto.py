@@ -16,7 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from seatwatch.site_file import load_site
+from seatwatch.core.site_file import load_site
 from tests.conftest import EXAMPLE_SITE
 from tests.mosquitto_secure import DEPLOY, PASSWORDS, SITE, Broker, Client, make_test_ca
 

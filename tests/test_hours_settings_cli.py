@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from seatwatch.cli import COMMANDS
-from seatwatch.hours import OccupiedHours, Shift, parse_days, total_seconds
-from seatwatch.settings import load_services
+from seatwatch.core.hours import OccupiedHours, Shift, parse_days, total_seconds
+from seatwatch.core.settings import load_services
 
 
 def test_night_shift_crossing_midnight_belongs_to_its_start_day() -> None:
@@ -66,7 +66,7 @@ def test_environment_wins_and_secrets_stay_hidden(tmp_path: Path) -> None:
 
 
 def test_missing_secret_file_names_the_file_not_a_value(tmp_path: Path) -> None:
-    from seatwatch.config_errors import ConfigError
+    from seatwatch.core.config_errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"services.influx_token_file: cannot read secret file"):
         load_services({"influx_token_file": "nope"}, env={}, base=tmp_path)

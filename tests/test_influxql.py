@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from seatwatch.influxql import CHUNK_ROWS, InfluxQLClient, InfluxQLError
-from seatwatch.line_protocol import line, write_v1
+from seatwatch.core.influxql import CHUNK_ROWS, InfluxQLClient, InfluxQLError
+from seatwatch.core.line_protocol import line, write_v1
 
 pytestmark = pytest.mark.integration
 T0_NS = 1_764_230_400_000_000_000

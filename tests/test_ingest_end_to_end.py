@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from seatwatch.calibration import CalibrationRecord, record_topic
-from seatwatch.contract import MAX_PAYLOAD_BYTES, Reading, batch_topic, encode, reading_topic
-from seatwatch.influxql import InfluxQLClient
+from seatwatch.core.calibration_records import CalibrationRecord, record_topic
+from seatwatch.core.contract import MAX_PAYLOAD_BYTES, Reading, batch_topic, encode, reading_topic
+from seatwatch.core.influxql import InfluxQLClient
 from tests.ingest_process import IngestProcess, count, wait_for_count
 from tests.publish_helpers import (
     BRIDGE,

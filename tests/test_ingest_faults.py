@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from seatwatch.influxql import InfluxQLClient
+from seatwatch.core.influxql import InfluxQLClient
 from tests.ingest_process import IngestProcess, count, wait_for_count
 from tests.publish_helpers import make_readings, publish_readings, write_site
 from tests.services import ServerProcess

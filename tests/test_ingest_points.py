@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from ingest.health import Metrics
-from ingest.points import PointMaker
+from ingest.reading_points import PointMaker
 from ingest.sink import Retry, Sink
 from ingest.spool import Spool
-from seatwatch.calibration import CalibrationBook, CalibrationRecord
-from seatwatch.contract import Reading, encode
-from seatwatch.line_protocol import WriteError
-from seatwatch.site_file import load_site
+from seatwatch.core.calibration_records import CalibrationBook, CalibrationRecord
+from seatwatch.core.contract import Reading, encode
+from seatwatch.core.line_protocol import WriteError
+from seatwatch.core.site_file import load_site
 from tests.publish_helpers import write_site
 
 TS = 1_764_230_400_000  # 2025-11-27T08:00:00Z

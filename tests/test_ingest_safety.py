@@ -27,11 +27,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ingest.health import status_topic
-from seatwatch.contract import Reading, batch_topic, encode, encode_batch, reading_topic
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.line_protocol import write_v1
+from seatwatch.core.contract import Reading, batch_topic, encode, encode_batch, reading_topic
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.line_protocol import write_v1
+from seatwatch.core.settings import load_services
 from seatwatch.local_servers import Influxd
-from seatwatch.settings import load_services
 from tests.conftest import REPO, unavailable
 from tests.ingest_process import IngestProcess, count, wait_for_count
 from tests.publish_helpers import make_readings, publish_payloads, publish_readings, publisher, write_site
@@ -143,7 +143,8 @@ def test_a_fresh_influxd_without_the_database_stores_every_reading(
         assert publish_readings(mqtt_url, site_id, readings, timeout_s=60) == len(readings)
         influx = InfluxQLClient(url, "seatwatch")
         assert wait_for_count(influx, "SELECT count(laeq) FROM noise", 2_000, 30) == 2_000
-        # Each body carried its change-journal points (seatwatch/change_journal.py) for the hours it touched.
+        # Each body carried its change-journal points (seatwatch/core/change_journal.py) for the hours it
+        # touched.
         assert count(influx, "SELECT count(written) FROM seat_changes") >= 1
     finally:
         assert ingest.stop() == 0

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from seatwatch.influxql import InfluxQLClient
+from seatwatch.core.influxql import InfluxQLClient
 from tests.ingest_process import IngestProcess, wait_for_count
 from tests.mosquitto_secure import PASSWORDS, SITE, Broker, make_test_ca
 from tests.publish_helpers import make_readings, publish_readings, write_site

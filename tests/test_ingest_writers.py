@@ -14,8 +14,8 @@ import pytest
 from ingest.writers import api_for_version, detect_api
 from ingest.writers.v1_http import V1HttpWriter
 from ingest.writers.v2_client import V2ClientWriter
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.line_protocol import WriteError, line
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.line_protocol import WriteError, line
 from tests.ingest_process import IngestProcess, count
 from tests.publish_helpers import make_readings, publish_readings, write_site
 from tests.services import free_port

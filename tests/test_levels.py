@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from analysis.acoustics.levels import energy_mean, leq, percentile_levels, sound_exposure_level
-from analysis.acoustics.meter import SoundLevelMeter
-from analysis.acoustics.weighting import weighting_db
+from seatwatch.core.acoustics.decibels import energy_mean, leq, percentile_levels, sound_exposure_level
+from seatwatch.core.acoustics.meter import SoundLevelMeter
+from seatwatch.core.acoustics.weighting import weighting_db
 from tests.test_time_weighting import chunk_sizes
 
 FS = 48000

@@ -31,9 +31,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from firmware_bridge.simulate.simulator import Simulator
-from seatwatch.contract import TOPIC_ROOT
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.site_file import load_site
+from seatwatch.core.contract import TOPIC_ROOT
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.site_file import load_site
 from tests.bridge_support import start_bridge, stop_bridge, wait_until
 from tests.ingest_process import IngestProcess
 from tests.services import ServerProcess

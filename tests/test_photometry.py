@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from analysis.photometry.calibration import fit_lux_gain
-from analysis.photometry.uniformity import grid_average, uniformity
+from seatwatch.core.photometry.gain_fit import fit_lux_gain
+from seatwatch.core.photometry.uniformity import grid_average, uniformity
 
 
 def test_gain_through_zero_is_the_least_squares_slope():

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from analysis.acoustics.conformance import EXACT_FREQUENCIES_HZ, band_indices
-from analysis.acoustics.weighting import measurement_sections
+from seatwatch.core.acoustics.conformance import EXACT_FREQUENCIES_HZ, band_indices
+from seatwatch.core.acoustics.weighting import measurement_sections
 
 FIRMWARE = (
     Path(__file__).resolve().parent.parent / "hardware" / "firmware" / "seatwatch_ref" / "seatwatch_ref.ino"

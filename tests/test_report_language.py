@@ -11,9 +11,9 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from seatwatch.config_errors import ConfigError
-from seatwatch.i18n import default_locale, normalize_locale, translator
-from seatwatch.site_file import load_site
+from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.i18n import default_locale, normalize_locale, translator
+from seatwatch.core.site_file import load_site
 from tests.example_site_floor import site_copy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,16 +74,16 @@ def test_site_file_locale_key(tmp_path: Path) -> None:
 
 
 def test_profile_standards_and_basis_are_validated_with_line_and_key(tmp_path: Path) -> None:
-    from analysis.rules.profile import load_profile
+    from seatwatch.core.rules.profile import load_rules_profile
 
-    text = (ROOT / "analysis" / "rules" / "profiles" / "iac-csc.toml").read_text(encoding="utf-8")
+    text = (ROOT / "seatwatch" / "core" / "rules" / "profiles" / "iac-csc.toml").read_text(encoding="utf-8")
     text = text.replace('standard = "JGJ/T 67-2019"', 'standard = "JGJ/T 99"', 1)
     text = text.replace('clause = "4.1.2', 'page = 3, clause = "4.1.2', 1)
     text = text.replace('confidence = "M" }', 'confidence = "H" }', 1)  # the noise target: now all H, check M
     path = tmp_path / "p.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
-        load_profile(str(path))
+        load_rules_profile(str(path))
     lines = text.splitlines()
     message = str(caught.value)
     bad = next(i for i, x in enumerate(lines, 1) if "JGJ/T 99" in x)

@@ -26,7 +26,9 @@ from tests.example_site_floor import EXAMPLE, site_copy
 
 pytestmark = pytest.mark.integration
 example_db = example_site_floor.example_db
-PROFILE = Path(__file__).resolve().parent.parent / "analysis" / "rules" / "profiles" / "iac-csc.toml"
+PROFILE = (
+    Path(__file__).resolve().parent.parent / "seatwatch" / "core" / "rules" / "profiles" / "iac-csc.toml"
+)
 PERIOD = ("2026-03-02", "2026-03-03")
 
 

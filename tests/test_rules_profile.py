@@ -7,20 +7,20 @@ from pathlib import Path
 import pytest
 
 from analysis.compliance.windows import bucket_minutes
-from analysis.rules.profile import load_profile, shipped_profiles
-from seatwatch.config_errors import ConfigError
+from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.rules.profile import load_rules_profile, shipped_profiles
 
 
 def test_every_shipped_profile_loads_with_sources() -> None:
     assert {"iac-csc", "gb50034-office", "en12464-1-office", "gb3096-class1"} <= set(shipped_profiles())
     for name in shipped_profiles():
-        profile = load_profile(name)
+        profile = load_rules_profile(name)
         for check in profile.all_checks():
             assert check.source and check.confidence in "HML", (name, check.id)
 
 
 def test_iac_csc_agent_limits_follow_standards_md() -> None:
-    checks = {c.id: c for c in load_profile("iac-csc").checks_for("agent")}
+    checks = {c.id: c for c in load_rules_profile("iac-csc").checks_for("agent")}
     assert (checks["light"].required, checks["light"].target, checks["light"].direction) == (200, 300, "min")
     assert (checks["noise"].required, checks["noise"].target, checks["noise"].hours) == (55, 52, "occupied")
     assert (checks["background"].required, checks["background"].target) == (45, 40)
@@ -30,20 +30,20 @@ def test_iac_csc_agent_limits_follow_standards_md() -> None:
 
 
 def test_gb3096_uses_clock_hours() -> None:
-    profile = load_profile("gb3096-class1")
+    profile = load_rules_profile("gb3096-class1")
     assert profile.clock_hours["night"].start == "22:00"
     assert {c.hours for c in profile.checks_for("agent")} == {"day", "night"}
 
 
 def test_profile_path_is_relative_to_the_site_folder(tmp_path: Path) -> None:
-    text = (Path(load_profile("iac-csc").path)).read_text(encoding="utf-8")
+    text = (Path(load_rules_profile("iac-csc").path)).read_text(encoding="utf-8")
     (tmp_path / "mine.toml").write_text(text.replace("required = 200", "required = 250", 1), encoding="utf-8")
-    assert load_profile("mine.toml", base_dir=tmp_path).checks_for("agent")[0].required == 250
+    assert load_rules_profile("mine.toml", base_dir=tmp_path).checks_for("agent")[0].required == 250
 
 
 def test_unknown_profile_names_the_shipped_ones() -> None:
     with pytest.raises(ConfigError, match="unknown rules profile 'nope'.*iac-csc"):
-        load_profile("nope")
+        load_rules_profile("nope")
 
 
 def test_broken_profile_lists_every_problem_with_its_line(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_broken_profile_lists_every_problem_with_its_line(tmp_path: Path) -> Non
         encoding="utf-8",
     )
     with pytest.raises(ConfigError) as err:
-        load_profile(str(path))
+        load_rules_profile(str(path))
     text = str(err.value)
     assert f"{path}:4: zones.agent.checks[0].source: missing" in text
     assert f"{path}:7: zones.agent.checks[0].aggregation" in text

@@ -14,7 +14,7 @@ import serial
 from firmware_bridge.protocol import FrameDecoder, LevelsFrame
 from firmware_bridge.simulate.environment import office_lux, office_noise_db
 from firmware_bridge.simulate.simulator import SensorBias, Simulator
-from seatwatch.site_file import load_site
+from seatwatch.core.site_file import load_site
 from tests.bridge_support import REPO, write_site
 from tests.conftest import EXAMPLE_SITE
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from seatwatch.site_file import load_site
+from seatwatch.core.site_file import load_site
 from tests.bridge_support import REPO, Collector, start_bridge, stop_bridge, wait_until, write_site
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from seatwatch.config_errors import ConfigError
-from seatwatch.site_file import load_site
+from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.site_file import load_site
 from tests.conftest import EXAMPLE_SITE
 
 SMALL = """\

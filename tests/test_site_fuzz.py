@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seatwatch.validate_command import run as validate
+from seatwatch.validate.command import run as validate
 from tests.conftest import EXAMPLE_SITE
 
 EXAMPLE = tomllib.loads(EXAMPLE_SITE.read_text(encoding="utf-8"))

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from seatwatch.cli import main
-from seatwatch.config_errors import ConfigError
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.settings import SITE_URLS, load_services
+from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.settings import SITE_URLS, load_services
 from tests.compliance_data import SiteSpec, calibration_line, light_lines, noise_lines, write
 from tests.conftest import unavailable
 from tests.services import Influxd

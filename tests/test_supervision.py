@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from firmware_bridge.runner import Bridge
+from firmware_bridge.command import BridgeRunner
 from firmware_bridge.simulate.simulator import Simulator
 from ingest.service import IngestService, Options
 from ingest.writers.v1_http import V1HttpWriter
-from seatwatch.contract import Reading, batch_topic, encode, encode_batch
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.settings import load_services
-from seatwatch.site_file import load_site
-from seatwatch.supervision import Supervisor
+from seatwatch.core.contract import Reading, batch_topic, encode, encode_batch
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.settings import load_services
+from seatwatch.core.site_file import load_site
+from seatwatch.core.supervision import Supervisor
 from tests.bridge_support import BRIDGE, Collector, start_bridge, stop_bridge, wait_until
 from tests.bridge_support import write_site as write_bridge_site
 from tests.ingest_process import wait_for_count
@@ -116,7 +116,7 @@ def test_a_driver_thread_that_dies_marks_its_sensor_offline_and_is_restarted(
 ) -> None:
     path = write_bridge_site(tmp_path, site_id, mqtt_url, refs=1, modbus_per_bus=0)
     site = load_site(path)
-    bridge = Bridge(site, BRIDGE, tmp_path / "state")
+    bridge = BridgeRunner(site, BRIDGE, tmp_path / "state")
     runs: list[int] = []
 
     def flaky_driver(stop: threading.Event) -> None:

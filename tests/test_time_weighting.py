@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from analysis.acoustics.meter import SoundLevelMeter
-from analysis.acoustics.time_weighting import FAST_S, SLOW_S, TimeWeighting
+from seatwatch.core.acoustics.meter import SoundLevelMeter
+from seatwatch.core.acoustics.time_weighting import FAST_S, SLOW_S, TimeWeighting
 
 FS = 48000
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.io import wavfile
 
-from analysis.acoustics.wav import WavError, WavStream, read_wav
+from seatwatch.core.acoustics.wav import WavError, WavStream, read_wav
 
 FS = 48000
 

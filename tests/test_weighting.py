@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from analysis.acoustics.conformance import (
+from seatwatch.core.acoustics.conformance import (
     CLASS1_LIMITS_DB,
     EXACT_FREQUENCIES_HZ,
     NOMINAL_FREQUENCIES_HZ,
     band_indices,
     filter_conformance,
 )
-from analysis.acoustics.weighting import (
+from seatwatch.core.acoustics.weighting import (
     DC_BLOCK_HZ,
     WeightingFilter,
     design_weighting,

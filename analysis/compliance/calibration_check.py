@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from analysis.compliance.verdict import CheckResult
-from seatwatch.calibration import CalibrationBook
-from seatwatch.hours import Interval, clip, complement, merge, total_seconds
-from seatwatch.site import Installation, Site
+from seatwatch.core.calibration_records import CalibrationBook
+from seatwatch.core.hours import Interval, clip, complement, merge, total_seconds
+from seatwatch.core.site import Installation, Site
 
 SOURCE = "GB 3096-2008 (calibrate before and after measuring, M); GB/T 5700 / JJG 245 (verified meter, M)"
 

@@ -1,9 +1,9 @@
 """The compliance engine: for a site, a profile and a period, every seat's and zone's checks and verdicts.
 
 What it computes and why is in docs/compliance.md. In short: the database returns per-bucket aggregates
-per data seat (:mod:`analysis.compliance.queries`); buckets lie wholly inside or outside each check's hours
-(:mod:`analysis.compliance.windows`), so a check's value is combined exactly from its buckets — levels as
-energy (STANDARDS.md §5), illuminance as a time mean — and its coverage is the seconds of readings in its
+per data seat (:mod:`analysis.compliance.reading_queries`); buckets lie wholly inside or outside each check's
+hours (:mod:`analysis.compliance.windows`), so a check's value is combined exactly from its buckets — levels
+as energy (STANDARDS.md §5), illuminance as a time mean — and its coverage is the seconds of readings in its
 hours over the length of those hours (DESIGN.md). Seats without a sensor take the data of the seat the site
 file names (``proxy_seat``); a swapped sensor needs nothing special because ingest tags each reading with
 the seat the sensor was at.
@@ -17,17 +17,17 @@ from datetime import UTC, datetime
 import numpy as np
 
 from analysis.compliance.calibration_check import SensorCalibration, calibration_result, sensor_calibration
-from analysis.compliance.queries import SeatData, load_seat_data
+from analysis.compliance.reading_queries import SeatData, load_seat_data
 from analysis.compliance.rollups import calendar_key, rollup_daily, rollup_stats, rollups_complete
 from analysis.compliance.stats import WindowStats, raw_stats
 from analysis.compliance.verdict import VERDICTS, CheckResult, judge, worst
-from analysis.compliance.windows import Window, day_starts, windows
-from analysis.photometry.uniformity import uniformity
-from analysis.rules.profile import Check, Profile
-from seatwatch.calibration import load_records
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.site import Site, Zone
-from seatwatch.wording import site_period
+from analysis.compliance.windows import HoursWindow, day_starts, windows
+from seatwatch.core.calibration_records import load_records
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.photometry.uniformity import uniformity
+from seatwatch.core.rules.profile import Check, RulesProfile
+from seatwatch.core.site import Site, Zone
+from seatwatch.core.wording import site_period
 
 UPPER_BOUND_SHARE = 0.5  # more of the covered time below the sensor's floor than this: value is a bound
 
@@ -62,7 +62,7 @@ class ZoneResult:
 @dataclass
 class Assessment:
     site: Site
-    profile: Profile
+    profile: RulesProfile
     start: datetime
     end: datetime
     generated_at: datetime
@@ -74,14 +74,14 @@ class Assessment:
     calibration: list[SensorCalibration]
     source: str  # "raw" or "rollups": where the figures came from
     calendar: str  # the rollup calendar key of this site, profile and period
-    windows: dict[str, Window]
+    windows: dict[str, HoursWindow]
 
     def summary(self) -> dict[str, int]:
         counts = {v: sum(s.verdict == v for s in self.seats) for v in VERDICTS}
         return {"seats": len(self.seats), **counts}
 
 
-def _coverage(seconds: float, window: Window) -> float:
+def _coverage(seconds: float, window: HoursWindow) -> float:
     return min(1.0, seconds / window.seconds) if window.seconds > 0 else 0.0
 
 
@@ -99,7 +99,7 @@ def _hour_ranges(hours: list[int]) -> str:
 
 
 class _Evaluator:
-    def __init__(self, site: Site, wins: dict[str, Window], min_cov: float):
+    def __init__(self, site: Site, wins: dict[str, HoursWindow], min_cov: float):
         self.site, self.wins, self.min_cov = site, wins, min_cov
 
     def laeq(self, check: Check, st: WindowStats) -> CheckResult:
@@ -196,7 +196,7 @@ class _Evaluator:
         return result
 
 
-def _daily(data: SeatData, occupied: Window, midnights: np.ndarray) -> dict[str, list[float | None]]:
+def _daily(data: SeatData, occupied: HoursWindow, midnights: np.ndarray) -> dict[str, list[float | None]]:
     """Per local day: energy-mean LAeq and lowest bucket mean lux over occupied hours (report charts)."""
     days = len(midnights)
     laeq: list[float | None] = [None] * days
@@ -218,7 +218,7 @@ def _daily(data: SeatData, occupied: Window, midnights: np.ndarray) -> dict[str,
     return {"laeq_occupied": laeq, "lux_min_occupied": lux}
 
 
-def _requirements(profile: Profile, kinds: set[str]) -> dict[str, list[float]]:
+def _requirements(profile: RulesProfile, kinds: set[str]) -> dict[str, list[float]]:
     """Per hours name, the lux requirements whose "time below" a report states."""
     out: dict[str, set[float]] = {}
     for kind in kinds:
@@ -228,7 +228,7 @@ def _requirements(profile: Profile, kinds: set[str]) -> dict[str, list[float]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
-def hours_names(site: Site, profile: Profile) -> set[str]:
+def hours_names(site: Site, profile: RulesProfile) -> set[str]:
     """The check hours the site's zones are judged over, and "occupied" (the report's daily charts)."""
     kinds = {z.kind for z in site.zones.values()}
     data = {c.hours for k in kinds for c in profile.checks_for(k) if c.metric != "area_per_seat"}
@@ -237,7 +237,7 @@ def hours_names(site: Site, profile: Profile) -> set[str]:
 
 def assess(
     site: Site,
-    profile: Profile,
+    profile: RulesProfile,
     client: InfluxQLClient,
     start: datetime,
     end: datetime,

@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from analysis.rules.profile import Profile, load_profile
-from seatwatch.config_errors import ConfigError
-from seatwatch.influxql import InfluxQLClient
-from seatwatch.settings import load_services
-from seatwatch.site import Site
-from seatwatch.site_file import load_site
+from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.rules.profile import RulesProfile, load_rules_profile
+from seatwatch.core.settings import load_services
+from seatwatch.core.site import Site
+from seatwatch.core.site_file import load_site
 
 
 class InputError(ValueError):
@@ -29,7 +29,7 @@ class InputError(ValueError):
 @dataclass(frozen=True)
 class Inputs:
     site: Site
-    profile: Profile
+    profile: RulesProfile
     start: datetime
     end: datetime
     client: InfluxQLClient
@@ -90,7 +90,7 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
     """Site, profile, period and client from the parsed arguments; raises ConfigError or InputError."""
     site = load_site(args.site)
     base = Path(args.site).resolve().parent
-    profile = load_profile(args.profile or site.profile, base_dir=base)
+    profile = load_rules_profile(args.profile or site.profile, base_dir=base)
     tz = site.hours.timezone
     start, end = parse_moment(args.start, tz, "--from"), parse_moment(args.end, tz, "--to")
     if start >= end:

@@ -3,10 +3,10 @@
 A month of 1-minute readings for 2,000 seats is 173 million points, and aggregating them again for every
 report is minutes of database time on a small server. So every ``seatwatch analyze`` run writes, for each
 bucket of its window and each data seat, one ``seat_rollup`` point — energy, covered seconds, LAFmax,
-below-floor seconds, the 1 dB level histogram of :mod:`analysis.compliance.levels`, lux mean / count / sum /
-covered seconds / lowest reading and the local clock hour — tagged with the check hours the bucket belongs
-to (``hours`` = "occupied", "unoccupied+night", …) and a ``calendar`` key. A report then aggregates the
-rollups inside the database, a few rows per seat.
+below-floor seconds, the 1 dB level histogram of :mod:`analysis.compliance.laeq_histogram`, lux mean / count
+/ sum / covered seconds / lowest reading and the local clock hour — tagged with the check hours the bucket
+belongs to (``hours`` = "occupied", "unoccupied+night", …) and a ``calendar`` key. A report then aggregates
+the rollups inside the database, a few rows per seat.
 
 Keeping them right:
 
@@ -32,14 +32,14 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from analysis.compliance.levels import BIN_COUNT, LEVEL_MIN
-from analysis.compliance.queries import SeatData
+from analysis.compliance.laeq_histogram import BIN_COUNT, LEVEL_MIN
+from analysis.compliance.reading_queries import SeatData
 from analysis.compliance.stats import WindowStats, light_seconds
-from analysis.compliance.windows import Window
-from analysis.rules.profile import Profile
-from seatwatch.influxql import InfluxQLClient, quote_string
-from seatwatch.line_protocol import line, series_key
-from seatwatch.site import Site
+from analysis.compliance.windows import HoursWindow
+from seatwatch.core.influxql import InfluxQLClient, quote_string
+from seatwatch.core.line_protocol import line, series_key
+from seatwatch.core.rules.profile import RulesProfile
+from seatwatch.core.site import Site
 
 MEASUREMENT = "seat_rollup"
 STATE = "seat_rollup_state"
@@ -48,7 +48,7 @@ BINS = [f"h{LEVEL_MIN + i}" for i in range(BIN_COUNT)]
 FORMAT = 2
 
 
-def calendar_key(site: Site, profile: Profile, wins: dict[str, Window], bucket_min: int) -> str:
+def calendar_key(site: Site, profile: RulesProfile, wins: dict[str, HoursWindow], bucket_min: int) -> str:
     """A short hash of everything that decides which bucket belongs to which hours, and of the rollups'
     FORMAT (so rollups whose fields meant something else are ignored, not mixed in)."""
     hours = site.hours
@@ -64,7 +64,7 @@ def calendar_key(site: Site, profile: Profile, wins: dict[str, Window], bucket_m
     return hashlib.sha1(json.dumps(parts).encode()).hexdigest()[:12]
 
 
-def _hours_tags(wins: dict[str, Window]) -> dict[int, str]:
+def _hours_tags(wins: dict[str, HoursWindow]) -> dict[int, str]:
     names: dict[int, set[str]] = {}
     for name, window in wins.items():
         if name != "all":
@@ -82,7 +82,7 @@ def _hours_filter(name: str) -> str:
 def rollup_lines(
     site: Site,
     data: dict[str, SeatData],
-    wins: dict[str, Window],
+    wins: dict[str, HoursWindow],
     start: datetime,
     end: datetime,
     bucket_min: int,

@@ -6,9 +6,10 @@ aggregates of the raw readings (:func:`raw_stats`) or from the hourly rollups th
 
 ``laeq_p10``/``laeq_p90``, the 10th and 90th percentiles (levels exceeded 10 % and 90 % of the time) of the
 readings' LAeq — 1 s values from a seatwatch bridge — come from the covered seconds in 1 dB bins
-(:mod:`analysis.compliance.levels`), read back with :func:`analysis.acoustics.levels.percentile_levels` at
-the bin centres: exact to within half a bin. They are not a sound level meter's LAF10/LAF90, which sample
-the F time-weighted level every 100 ms (``seatwatch level``); on speech the two differ by many dB.
+(:mod:`analysis.compliance.laeq_histogram`), read back with
+:func:`seatwatch.core.acoustics.decibels.percentile_levels` at the bin centres: exact to within half a bin.
+They are not a sound level meter's LAF10/LAF90, which sample the F time-weighted level every 100 ms
+(``seatwatch level``); on speech the two differ by many dB.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from analysis.acoustics.levels import percentile_levels
-from analysis.compliance.levels import BIN_COUNT, LEVEL_MAX, LEVEL_MIN
-from analysis.compliance.queries import Buckets, SeatData
-from analysis.compliance.windows import Window
+from analysis.compliance.laeq_histogram import BIN_COUNT, LEVEL_MAX, LEVEL_MIN
+from analysis.compliance.reading_queries import Buckets, SeatData
+from analysis.compliance.windows import HoursWindow
+from seatwatch.core.acoustics.decibels import percentile_levels
 
 
 @dataclass
@@ -74,7 +75,7 @@ def local_hours(times_ms: np.ndarray, tz: ZoneInfo) -> list[int]:
     return sorted({datetime.fromtimestamp(t / 1000, UTC).astimezone(tz).hour for t in times_ms.tolist()})
 
 
-def _in(buckets: Buckets | None, window: Window) -> np.ndarray | None:
+def _in(buckets: Buckets | None, window: HoursWindow) -> np.ndarray | None:
     """Which buckets lie in ``window``; None when there are none (no data in the check's hours)."""
     if buckets is None:
         return None
@@ -83,7 +84,7 @@ def _in(buckets: Buckets | None, window: Window) -> np.ndarray | None:
 
 
 def raw_stats(
-    data: SeatData, window: Window, requirements: list[float], bucket_s: float, tz: ZoneInfo
+    data: SeatData, window: HoursWindow, requirements: list[float], bucket_s: float, tz: ZoneInfo
 ) -> WindowStats:
     """:class:`WindowStats` of one seat's buckets within ``window``."""
     stats = WindowStats()

@@ -7,7 +7,7 @@ Each run therefore rolls up two sets of hours from the readings, and nothing els
 
 - **New hours**: from where the last run stopped (``through``) to the last whole bucket that ended at
   least :data:`SETTLE` ago (bridges batch and ingest flushes, so the newest seconds are still arriving).
-- **Changed hours**: the hours the change journal (:mod:`seatwatch.change_journal`) says were written
+- **Changed hours**: the hours the change journal (:mod:`seatwatch.core.change_journal`) says were written
   since the last run's watermark, however old. The watermark is the newest ``written`` the run saw, and
   the next run asks for everything written after it minus :data:`MARGIN`, so a second ingest whose clock
   is a little behind is not missed; of those, an hour whose journal value is still the one its rollup
@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from analysis.compliance.engine import hours_names
-from analysis.compliance.queries import load_seat_data
+from analysis.compliance.reading_queries import load_seat_data
 from analysis.compliance.rollups import STATE, calendar_key, rollup_lines
 from analysis.compliance.windows import windows
-from analysis.rules.profile import Profile
-from seatwatch.change_journal import changed_hours
-from seatwatch.influxql import InfluxQLClient, quote_string
-from seatwatch.line_protocol import line
-from seatwatch.site import Site
+from seatwatch.core.change_journal import changed_hours
+from seatwatch.core.influxql import InfluxQLClient, quote_string
+from seatwatch.core.line_protocol import line
+from seatwatch.core.rules.profile import RulesProfile
+from seatwatch.core.site import Site
 
 WATERMARK = "seat_rollup_watermark"
 SETTLE = timedelta(minutes=2)  # the newest readings still in bridges' batches and ingest's buffer
@@ -57,7 +57,7 @@ class Upkept:
     points: int = 0
 
 
-def day_bucket(site: Site, profile: Profile, t: datetime) -> int:
+def day_bucket(site: Site, profile: RulesProfile, t: datetime) -> int:
     """The bucket size a report over whole local days around ``t`` uses (so the upkeep's rollups, written
     an hour at a time, carry the calendar key those reports look for)."""
     tz = site.hours.timezone
@@ -70,7 +70,7 @@ def day_bucket(site: Site, profile: Profile, t: datetime) -> int:
 
 def roll_up(
     site: Site,
-    profile: Profile,
+    profile: RulesProfile,
     client: InfluxQLClient,
     write: Write,
     span: Span,
@@ -150,7 +150,7 @@ def _rolled_at(client: InfluxQLClient, site: str, key: str, hours_ms: list[int])
 
 
 def upkeep(
-    site: Site, profile: Profile, client: InfluxQLClient, write: Write, since: datetime, now: datetime
+    site: Site, profile: RulesProfile, client: InfluxQLClient, write: Write, since: datetime, now: datetime
 ) -> Upkept:
     """Roll up what is new or changed for ``site``; the first run rolls up everything from ``since``."""
     bucket = day_bucket(site, profile, now)

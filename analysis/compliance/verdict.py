@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from analysis.rules.profile import Check
+from seatwatch.core.rules.profile import Check
 
 VERDICTS: tuple[str, ...] = ("pass", "marginal", "insufficient_data", "fail")
 

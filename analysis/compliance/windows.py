@@ -2,8 +2,8 @@
 
 A check is judged over occupied hours, unoccupied hours, the whole period, or a daily clock window of the
 profile (GB 3096 day 06:00–22:00), always in the site's time zone (STANDARDS.md §3), across midnight and
-DST changes (:mod:`seatwatch.hours` builds the intervals from wall-clock times). The database aggregates by
-time bucket; choosing the bucket as the largest divisor of 60 minutes that every interval boundary falls on
+DST changes (:mod:`seatwatch.core.hours` builds the intervals from wall-clock times). The database aggregates
+by time bucket; choosing the bucket as the largest divisor of 60 minutes that every interval boundary falls on
 (60 min for whole-hour zones such as Asia/Shanghai, 30 for Asia/Kolkata, 15 for Asia/Kathmandu) makes every
 bucket lie wholly inside or wholly outside each check's hours, so no bucket is split or guessed.
 """
@@ -16,9 +16,9 @@ from math import gcd
 
 import numpy as np
 
-from analysis.rules.profile import Profile
-from seatwatch.hours import Interval, OccupiedHours, Shift, parse_clock, total_seconds
-from seatwatch.site import Site
+from seatwatch.core.hours import Interval, OccupiedHours, Shift, parse_clock, total_seconds
+from seatwatch.core.rules.profile import RulesProfile
+from seatwatch.core.site import Site
 
 
 class PeriodError(ValueError):
@@ -26,7 +26,7 @@ class PeriodError(ValueError):
 
 
 @dataclass(frozen=True)
-class Window:
+class HoursWindow:
     """The intervals of one hours name within the period, and their bucket starts (epoch ms)."""
 
     name: str
@@ -39,7 +39,7 @@ class Window:
 
 
 def check_intervals(
-    site: Site, profile: Profile, hours: str, start: datetime, end: datetime
+    site: Site, profile: RulesProfile, hours: str, start: datetime, end: datetime
 ) -> list[Interval]:
     """UTC intervals of ``hours`` ('occupied', 'unoccupied', 'all' or a profile clock window)."""
     if hours == "occupied":
@@ -68,13 +68,13 @@ def bucket_minutes(boundaries: list[datetime]) -> int:
 
 def windows(
     site: Site,
-    profile: Profile,
+    profile: RulesProfile,
     names: set[str],
     start: datetime,
     end: datetime,
     bucket: int | None = None,
-) -> tuple[int, dict[str, Window]]:
-    """The bucket size in minutes and a :class:`Window` for each hours name.
+) -> tuple[int, dict[str, HoursWindow]]:
+    """The bucket size in minutes and a :class:`HoursWindow` for each hours name.
 
     ``bucket`` imposes the bucket size (the upkeep rolls up single hours in the buckets a report over whole
     days uses); it must divide the one the edges allow."""
@@ -92,7 +92,7 @@ def windows(
             np.arange(int(a.timestamp() * 1000), int(b.timestamp() * 1000), step_ms, dtype=np.int64)
             for a, b in ivs
         ]
-        out[name] = Window(name, ivs, np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64))
+        out[name] = HoursWindow(name, ivs, np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64))
     return minutes, out
 
 

@@ -22,9 +22,9 @@ from analysis.compliance.engine import Assessment
 from analysis.compliance.verdict import VERDICTS, CheckResult
 from analysis.report.language import report_gettext
 from analysis.report.method import method_notes, value_label
-from analysis.rules.profile import Basis, Profile
-from seatwatch.calibration import CalibrationBook, CalibrationRecord
-from seatwatch.site import Site
+from seatwatch.core.calibration_records import CalibrationBook, CalibrationRecord
+from seatwatch.core.rules.profile import Basis, RulesProfile
+from seatwatch.core.site import Site
 
 SCHEMA = "seatwatch.report/2"
 
@@ -138,7 +138,7 @@ class _Builder:
         }
 
 
-def limits_doc(profile: Profile) -> list[dict[str, Any]]:
+def limits_doc(profile: RulesProfile) -> list[dict[str, Any]]:
     """Every limit of the profile — per zone kind, check and requirement/target — with its clause and
     confidence, so the report argues each number it judges by. A check without ``basis`` entries (an
     older or site-made profile) gets one row whose clause is its free-text source."""
@@ -163,7 +163,7 @@ def limits_doc(profile: Profile) -> list[dict[str, Any]]:
     return rows
 
 
-def profile_doc(p: Profile) -> dict[str, Any]:
+def profile_doc(p: RulesProfile) -> dict[str, Any]:
     return {
         "id": p.id,
         "name": p.name,

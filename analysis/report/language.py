@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from seatwatch.i18n import translator
+from seatwatch.core.i18n import translator
 
 CATALOGS = Path(__file__).resolve().parent / "locale"
 DOMAIN = "report"

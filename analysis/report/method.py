@@ -9,7 +9,7 @@ here, in the report's language, and every value carries a label saying exactly w
 from __future__ import annotations
 
 from analysis.report.language import Gettext
-from analysis.rules.profile import Check
+from seatwatch.core.rules.profile import Check
 
 
 def hours_words(_: Gettext, hours: str) -> str:

@@ -3,7 +3,7 @@
 Calibration talks to the broker twice — to read a sensor live and to publish the record retained — and
 both must honour the same settings (TLS, username, password from the environment) without ever showing
 the password in a message. Its errors are worded as the bridge's and ingest's
-(:mod:`seatwatch.mqtt_connection`): the user the broker refused, or which CA setting to check when TLS
+(:mod:`seatwatch.core.mqtt_connection`): the user the broker refused, or which CA setting to check when TLS
 verification fails — not a bare "cannot reach" for a certificate that did not verify.
 """
 
@@ -16,8 +16,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from seatwatch.mqtt_connection import broker_name, failure, refusal
-from seatwatch.settings import Services
+from seatwatch.core.mqtt_connection import broker_name, failure, refusal
+from seatwatch.core.settings import Services
 
 CONNECT_TIMEOUT_S = 10.0
 

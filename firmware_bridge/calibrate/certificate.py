@@ -19,13 +19,13 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from analysis.acoustics.calibration import DRIFT_LIMIT_DB
 from firmware_bridge.calibrate.supersede import LIGHT_DRIFT_LIMIT, describe_drift
 from firmware_bridge.calibrate.uncertainty import ReferenceClass, reference_class
-from seatwatch.calibration import CalibrationRecord
-from seatwatch.i18n import translator
-from seatwatch.site import Site
-from seatwatch.wording import site_time
+from seatwatch.core.acoustics.sensitivity import DRIFT_LIMIT_DB
+from seatwatch.core.calibration_records import CalibrationRecord
+from seatwatch.core.i18n import translator
+from seatwatch.core.site import Site
+from seatwatch.core.wording import site_time
 
 Gettext = Callable[[str], str]
 CATALOGS = Path(__file__).with_name("locale")

@@ -36,20 +36,20 @@ from firmware_bridge.calibrate.session import (
 )
 from firmware_bridge.calibrate.uncertainty import reference_class
 from firmware_bridge.calibrate.window import CalibrationRefused
-from seatwatch.calibration import (
+from seatwatch.core.calibration_records import (
     CalibrationBook,
     CalibrationRecord,
     Instrument,
     certificate_problem,
     missing_provenance,
 )
-from seatwatch.config_errors import ConfigError
-from seatwatch.contract import NOISE_RANGE_DB
-from seatwatch.i18n import LOCALES
-from seatwatch.settings import load_services
-from seatwatch.site import Sensor, Site
-from seatwatch.site_file import load_site
-from seatwatch.wording import plural
+from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.contract import NOISE_RANGE_DB
+from seatwatch.core.i18n import LOCALES
+from seatwatch.core.settings import load_services
+from seatwatch.core.site import Sensor, Site
+from seatwatch.core.site_file import load_site
+from seatwatch.core.wording import plural
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2

@@ -1,15 +1,15 @@
 """Light calibration against a reference lux meter: stable readings, a gain through zero, a tolerance.
 
 Each point pairs the sensor's raw lux with the reference meter's lux at the work plane (GB/T 5700,
-0.75 m). The gain is fitted through zero by :func:`analysis.photometry.calibration.fit_lux_gain`
+0.75 m). The gain is fitted through zero by :func:`seatwatch.core.photometry.gain_fit.fit_lux_gain`
 (STANDARDS.md §6: darkness must read 0 lx). A fit whose points disagree by more than the tolerance is
 refused: the sensor is shaded differently from the meter, or not linear, and one gain would mislead.
 """
 
 from __future__ import annotations
 
-from analysis.photometry.calibration import LuxFit, fit_lux_gain
-from firmware_bridge.calibrate.window import CalibrationRefused, Judge, Verdict, Window
+from firmware_bridge.calibrate.window import CalibrationRefused, Judge, StableWindow, Verdict
+from seatwatch.core.photometry.gain_fit import LuxFit, fit_lux_gain
 
 MAX_SPREAD = 0.02
 """Default stability limit: the readings of the window may span 2 % of their mean."""
@@ -20,7 +20,7 @@ MAX_RESIDUAL = 0.05
 def lux_judge(max_spread: float) -> Judge:
     """A judge that accepts a lit, steady window; its value is the time-weighted mean lux."""
 
-    def judge(window: Window) -> Verdict:
+    def judge(window: StableWindow) -> Verdict:
         mean = sum(v * d for v, d in zip(window.values, window.durations, strict=True)) / window.seconds
         spread = (max(window.values) - min(window.values)) / mean if mean > 0 else 0.0
         problem = None

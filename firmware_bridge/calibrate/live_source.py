@@ -13,9 +13,9 @@ import time
 import paho.mqtt.client as mqtt
 
 from firmware_bridge.calibrate.broker import BrokerError, close, connect
-from seatwatch.contract import Reading, batch_topic, parse_payload, reading_topic
-from seatwatch.settings import Services
-from seatwatch.site import Sensor
+from seatwatch.core.contract import Reading, batch_topic, parse_payload, reading_topic
+from seatwatch.core.settings import Services
+from seatwatch.core.site import Sensor
 
 SUBSCRIBE_TIMEOUT_S = 10.0
 

@@ -9,9 +9,9 @@ DESIGN.md principle 1), applied by ingest as calibrated = raw + offset.
 
 from __future__ import annotations
 
-from analysis.acoustics.calibration import DriftResult, drift_check
-from analysis.acoustics.levels import energy_mean
-from firmware_bridge.calibrate.window import Judge, Verdict, Window
+from firmware_bridge.calibrate.window import Judge, StableWindow, Verdict
+from seatwatch.core.acoustics.decibels import energy_mean
+from seatwatch.core.acoustics.sensitivity import DriftResult, drift_check
 
 MAX_SPREAD_DB = 0.2
 """Default stability limit: the window's readings may span at most this much."""
@@ -24,7 +24,7 @@ FLOOR_MARGIN_DB = 3.0
 def noise_judge(reference_db: float, max_spread_db: float, noise_floor_db: float | None) -> Judge:
     """A judge that accepts a window only if it is steady and near the calibrator's level."""
 
-    def judge(window: Window) -> Verdict:
+    def judge(window: StableWindow) -> Verdict:
         level = energy_mean(window.values, window.durations)
         spread = max(window.values) - min(window.values)
         problem = None

@@ -17,7 +17,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from firmware_bridge.calibrate.window import Verdict, Window
+from firmware_bridge.calibrate.window import StableWindow, Verdict
 
 WIDTH = 80
 """The widest line the calibrate command prints: an installer's laptop terminal, a serial console."""
@@ -69,7 +69,9 @@ class Readout:
             self._live.stop()
             self._live = None
 
-    def __call__(self, window: Window | None, verdict: Verdict | None, filled: float, left_s: float) -> None:
+    def __call__(
+        self, window: StableWindow | None, verdict: Verdict | None, filled: float, left_s: float
+    ) -> None:
         if self._live is not None:
             self._live.update(self._screen(window, verdict, filled, left_s), refresh=True)
             return
@@ -86,7 +88,7 @@ class Readout:
         )
 
     def _screen(
-        self, window: Window | None, verdict: Verdict | None, filled: float, left_s: float | None
+        self, window: StableWindow | None, verdict: Verdict | None, filled: float, left_s: float | None
     ) -> Group:
         bar = Table.grid(padding=(0, 2))
         seconds = window.seconds if window else 0.0

@@ -2,9 +2,9 @@
 
 The local JSON-lines history (``calibrations.jsonl`` in the state folder) is written first and only ever
 appended to, so a record exists the moment the installer sees it, whatever the network does. The
-retained QoS 1 message on :func:`~seatwatch.calibration.record_topic` lets every ingest process learn it
-without a restart; the InfluxDB point is what the compliance engine and ``calibrate list`` read. Writing
-the same record twice to InfluxDB is harmless (same series, same timestamp).
+retained QoS 1 message on :func:`~seatwatch.core.calibration_records.record_topic` lets every ingest process
+learn it without a restart; the InfluxDB point is what the compliance engine and ``calibrate list`` read.
+Writing the same record twice to InfluxDB is harmless (same series, same timestamp).
 """
 
 from __future__ import annotations
@@ -14,11 +14,17 @@ import os
 from pathlib import Path
 
 from firmware_bridge.calibrate.broker import BrokerError, close, connect
-from seatwatch.calibration import CalibrationBook, CalibrationRecord, load_records, record_line, record_topic
-from seatwatch.influxql import InfluxQLClient, InfluxQLError
-from seatwatch.line_protocol import write_v1
-from seatwatch.settings import Services
-from seatwatch.wording import plural
+from seatwatch.core.calibration_records import (
+    CalibrationBook,
+    CalibrationRecord,
+    load_records,
+    record_line,
+    record_topic,
+)
+from seatwatch.core.influxql import InfluxQLClient, InfluxQLError
+from seatwatch.core.line_protocol import write_v1
+from seatwatch.core.settings import Services
+from seatwatch.core.wording import plural
 
 HISTORY_FILE = "calibrations.jsonl"
 PUBLISH_TIMEOUT_S = 10.0
@@ -86,7 +92,7 @@ class RecordStore:
         return topic
 
     def write_influx(self, record: CalibrationRecord) -> None:
-        """Write the ``calibration`` point; raises :class:`~seatwatch.line_protocol.WriteError`."""
+        """Write the ``calibration`` point; raises :class:`~seatwatch.core.line_protocol.WriteError`."""
         s = self.services
         write_v1(s.influx_url, s.influx_db, [record_line(self.site_id, record)], token=s.influx_token)
 

@@ -20,10 +20,10 @@ from firmware_bridge.calibrate.broker import BrokerError
 from firmware_bridge.calibrate.record_store import RecordStore
 from firmware_bridge.calibrate.session import Measured, UsageError
 from firmware_bridge.calibrate.supersede import describe_drift, next_record
-from seatwatch.calibration import CalibrationRecord, Instrument
-from seatwatch.line_protocol import WriteError
-from seatwatch.site import Sensor, Site
-from seatwatch.wording import site_time
+from seatwatch.core.calibration_records import CalibrationRecord, Instrument
+from seatwatch.core.line_protocol import WriteError
+from seatwatch.core.site import Sensor, Site
+from seatwatch.core.wording import site_time
 
 EXIT_REFUSED = 1
 

@@ -24,9 +24,9 @@ from firmware_bridge.calibrate.plausibility import UsualRange, usual_range
 from firmware_bridge.calibrate.prompts import ask_lux, wait_enter
 from firmware_bridge.calibrate.readout import Readout
 from firmware_bridge.calibrate.uncertainty import ReferenceClass, light_budget, noise_budget
-from firmware_bridge.calibrate.window import CalibrationRefused, Verdict, Window, wait_for_stable
-from seatwatch.contract import Reading
-from seatwatch.site import Sensor
+from firmware_bridge.calibrate.window import CalibrationRefused, StableWindow, Verdict, wait_for_stable
+from seatwatch.core.contract import Reading
+from seatwatch.core.site import Sensor
 
 
 class UsageError(ValueError):
@@ -181,7 +181,7 @@ def measure_light(
 ) -> Measured:
     points, count = light_plan(args)
     judge = light.lux_judge(args.max_spread_pct / 100)
-    windows: list[Window] = []
+    windows: list[StableWindow] = []
     if count:
         with session.live(sensor) as source:
             session.err.print(f"broker reached; listening to {sensor.id}'s readings")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from analysis.acoustics.calibration import DRIFT_LIMIT_DB, drift_check
-from seatwatch.calibration import CalibrationBook, CalibrationRecord, Instrument
+from seatwatch.core.acoustics.sensitivity import DRIFT_LIMIT_DB, drift_check
+from seatwatch.core.calibration_records import CalibrationBook, CalibrationRecord, Instrument
 
 LIGHT_DRIFT_LIMIT = 0.10
 """A gain that moved more than 10 % since the previous record is flagged for the auditor."""

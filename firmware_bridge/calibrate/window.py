@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from seatwatch.contract import Reading
+from seatwatch.core.contract import Reading
 
 
 class CalibrationRefused(Exception):
@@ -22,7 +22,7 @@ class CalibrationRefused(Exception):
 
 
 @dataclass(frozen=True)
-class Window:
+class StableWindow:
     """The most recent readings' values and durations (seconds), oldest first."""
 
     values: tuple[float, ...]
@@ -42,8 +42,8 @@ class Verdict:
     problem: str | None
 
 
-Judge = Callable[[Window], Verdict]
-Progress = Callable[[Window | None, Verdict | None, float, float], None]
+Judge = Callable[[StableWindow], Verdict]
+Progress = Callable[[StableWindow | None, Verdict | None, float, float], None]
 """Called on every reading (and every idle second with None): window, verdict, fraction of the duration
 filled, and seconds left before the timeout — so a readout can show both how full the window is and how
 long the installer still has."""
@@ -61,7 +61,7 @@ def wait_for_stable(
     judge: Judge,
     progress: Progress,
     what: str,
-) -> tuple[Verdict, Window]:
+) -> tuple[Verdict, StableWindow]:
     """The verdict and readings of the first full window the judge accepts; raises
     :class:`CalibrationRefused` when none comes within ``timeout_s``. ``what`` names the readings in
     messages ("noise readings of nz-01").
@@ -80,7 +80,7 @@ def wait_for_stable(
         recent.append((value, reading.dur))
         while len(recent) > 1 and sum(d for _, d in recent) - recent[0][1] >= duration_s - 1e-9:
             recent.popleft()
-        window = Window(tuple(v for v, _ in recent), tuple(d for _, d in recent))
+        window = StableWindow(tuple(v for v, _ in recent), tuple(d for _, d in recent))
         verdict = judge(window)
         filled = min(1.0, window.seconds / duration_s)
         progress(window, verdict, filled, max(0.0, deadline - time.monotonic()))

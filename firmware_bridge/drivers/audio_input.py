@@ -3,7 +3,7 @@
 Sources: the reference device in raw mode (mono s16le PCM over USB serial, hardware/PROTOCOL.md), or a USB
 microphone through ALSA (``device = "alsa:hw:1,0"``: ``arecord`` writes PCM into a pipe to this process).
 Audio is never written to disk, logged or sent anywhere: each block goes through the project's
-:class:`analysis.acoustics.meter.SoundLevelMeter` and only the interval levels leave this module
+:class:`seatwatch.core.acoustics.meter.SoundLevelMeter` and only the interval levels leave this module
 (DESIGN.md principle 3). Sample configuration: ``audio_input.sample.toml``.
 """
 
@@ -15,12 +15,12 @@ import time
 
 import numpy as np
 
-from analysis.acoustics.meter import SoundLevelMeter
 from firmware_bridge.driver_config import option
 from firmware_bridge.sensor_state import Emit, SensorState
 from firmware_bridge.serial_link import Backoff, StreamDriver
-from seatwatch.contract import NOISE_RANGE_DB, Reading
-from seatwatch.site import Sensor
+from seatwatch.core.acoustics.meter import SoundLevelMeter
+from seatwatch.core.contract import NOISE_RANGE_DB, Reading
+from seatwatch.core.site import Sensor
 
 FULL_SCALE = 32768.0
 

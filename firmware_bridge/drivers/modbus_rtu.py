@@ -2,11 +2,12 @@
 
 Off-the-shelf noise transmitters only show an instantaneous level, so the bridge polls them as often as the
 bus allows and integrates the polls of each host-clock second into LAeq (energy mean, never arithmetic),
-LAFmax and LAFmin with ``analysis.acoustics.levels``. Light transmitters are read once a second. The poll
-schedule paces requests to what the wire carries at the configured baud (request + response + 3.5-character
-gaps + turnaround), so a fast pseudo-terminal behaves like a real bus and a real bus is kept near capacity.
-A device that stops answering is counted (``timeout``) and reported offline; the other devices on the bus
-keep their schedule. Register maps are profiles (``modbus_profile.py``). Sample: ``modbus_rtu.sample.toml``.
+LAFmax and LAFmin with ``seatwatch.core.acoustics.decibels``. Light transmitters are read once a second. The
+poll schedule paces requests to what the wire carries at the configured baud (request + response +
+3.5-character gaps + turnaround), so a fast pseudo-terminal behaves like a real bus and a real bus is kept
+near capacity. A device that stops answering is counted (``timeout``) and reported offline; the other devices
+on the bus keep their schedule. Register maps are profiles (``modbus_profile.py``). Sample:
+``modbus_rtu.sample.toml``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from pathlib import Path
 from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 
-from analysis.acoustics.levels import energy_mean
 from firmware_bridge.driver_config import DriverConfigError, check_keys, option
-from firmware_bridge.modbus_profile import Profile, load_profile
+from firmware_bridge.modbus_profile import RegisterProfile, load_register_profile
 from firmware_bridge.sensor_state import Emit, SensorState
 from firmware_bridge.serial_link import PORT_ERRORS, Backoff, cannot_open
-from seatwatch.contract import LUX_RANGE, NOISE_RANGE_DB, Reading
-from seatwatch.site import Sensor
+from seatwatch.core.acoustics.decibels import energy_mean
+from seatwatch.core.contract import LUX_RANGE, NOISE_RANGE_DB, Reading
+from seatwatch.core.site import Sensor
 
 KEYS = {"port", "baud", "address", "profile", "timeout_s", "stale_after_s"}
 TURNAROUND_S = 0.005  # a transmitter's typical reply delay after the request's last byte
@@ -47,7 +48,7 @@ class Unit:
     """One transmitter on the bus and what it measured in the current second."""
 
     sensor: Sensor
-    profile: Profile
+    profile: RegisterProfile
     address: int
     state: SensorState
     stale_after_s: float
@@ -64,7 +65,7 @@ class ModbusBus:
         for sensor in sensors:
             check_keys(sensor, KEYS)
             try:
-                profile = load_profile(option(sensor, "profile", str), base)
+                profile = load_register_profile(option(sensor, "profile", str), base)
             except DriverConfigError as exc:
                 raise DriverConfigError(f"sensor {sensor.id}: connection.profile: {exc}") from None
             if profile.quantity not in sensor.measures:

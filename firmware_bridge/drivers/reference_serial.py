@@ -12,8 +12,8 @@ from __future__ import annotations
 from firmware_bridge.protocol import SEQ_MODULO, FrameDecoder, FrameError, HelloFrame, LevelsFrame
 from firmware_bridge.sensor_state import Emit, SensorState
 from firmware_bridge.serial_link import StreamDriver
-from seatwatch.contract import Reading
-from seatwatch.site import Sensor
+from seatwatch.core.contract import Reading
+from seatwatch.core.site import Sensor
 
 
 class ReferenceSerialDriver(StreamDriver):

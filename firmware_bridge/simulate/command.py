@@ -18,7 +18,7 @@ from firmware_bridge.driver_config import DriverConfigError
 from firmware_bridge.simulate import rehearsal
 from firmware_bridge.simulate.simulator import Simulator
 from firmware_bridge.simulate.site_copy import rewrite_ports
-from seatwatch.site import Site
+from seatwatch.core.site import Site
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -26,7 +26,7 @@ from pymodbus.exceptions import NoSuchIdException
 from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from firmware_bridge.modbus_profile import Profile
+from firmware_bridge.modbus_profile import RegisterProfile
 from firmware_bridge.protocol import encode_hello, encode_levels
 
 Levels = Callable[[float], tuple[float, float, float, float] | None]
@@ -166,7 +166,7 @@ class ModbusBusSim:
         path: Path,
         server_path: Path,
         baud: int,
-        units: dict[int, tuple[str, Profile]],
+        units: dict[int, tuple[str, RegisterProfile]],
         value_of: Callable[[str], float | None],
     ) -> None:
         self.path = path
@@ -216,7 +216,7 @@ class ModbusBusSim:
     async def _answer(
         self,
         sensor_id: str,
-        profile: Profile,
+        profile: RegisterProfile,
         function_code: int,
         start_address: int,
         address: int,

@@ -15,7 +15,7 @@ import hashlib
 import math
 from datetime import datetime
 
-from seatwatch.site import Site
+from seatwatch.core.site import Site
 
 NIGHT_LUX = 5.0
 

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from analysis.acoustics.weighting import weighting_db
 from firmware_bridge.simulate.simulator import SensorBias, Simulator
-from seatwatch.contract import TOPIC_ROOT
-from seatwatch.mqtt_connection import broker_name
-from seatwatch.settings import load_services
+from seatwatch.core.acoustics.weighting import weighting_db
+from seatwatch.core.contract import TOPIC_ROOT
+from seatwatch.core.mqtt_connection import broker_name
+from seatwatch.core.settings import load_services
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from firmware_bridge.modbus_profile import load_profile
+from firmware_bridge.modbus_profile import load_register_profile
 from firmware_bridge.simulate.devices import ModbusBusSim, ReferenceDevice
 from firmware_bridge.simulate.environment import office_lux, office_noise_db
-from seatwatch.site import Sensor, Site
+from seatwatch.core.site import Sensor, Site
 
 SIMULATED_DRIVERS = ("reference", "modbus")
 
@@ -79,10 +79,10 @@ class Simulator:
             base = self.site.path.parent if self.site.path else None
             units = {}
             for sensor in members:
-                profile = load_profile(sensor.connection["profile"], base)
+                profile = load_register_profile(sensor.connection["profile"], base)
                 units[sensor.connection.get("address", profile.default_address)] = (sensor.id, profile)
                 self._ports[sensor.id] = str(path)
-            first = load_profile(members[0].connection["profile"], base)
+            first = load_register_profile(members[0].connection["profile"], base)
             baud = members[0].connection.get("baud", first.default_baud)
             bus = ModbusBusSim(path, self.port_dir / f".bus-{n}.server", baud, units, self._modbus_value)
             bus.start()

@@ -11,8 +11,8 @@ import logging
 import urllib.request
 from typing import Protocol
 
-from seatwatch.line_protocol import WriteError
-from seatwatch.settings import Services
+from seatwatch.core.line_protocol import WriteError
+from seatwatch.core.settings import Services
 
 log = logging.getLogger("seatwatch.ingest")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seatwatch.line_protocol import create_database, write_v1
+from seatwatch.core.line_protocol import create_database, write_v1
 
 
 class V1HttpWriter:

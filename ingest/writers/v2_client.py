@@ -12,7 +12,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from seatwatch.line_protocol import WriteError, http_error
+from seatwatch.core.line_protocol import WriteError, http_error
 
 
 class V2ClientWriter:

@@ -31,9 +31,12 @@ from firmware_bridge.calibrate.broker import BrokerError, close, connect
 from firmware_bridge.calibrate.record_store import RecordStore
 from firmware_bridge.simulate.simulator import SensorBias, Simulator
 from ingest.health import status_topic
-from seatwatch.config_errors import ConfigError
-from seatwatch.contract import Reading, encode
-from seatwatch.db_setup import setup_database
+from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.contract import Reading, encode
+from seatwatch.core.influxql import InfluxQLClient, InfluxQLError
+from seatwatch.core.settings import Services, load_services
+from seatwatch.core.site import Site
+from seatwatch.core.wording import plural
 from seatwatch.demo import prerequisites
 from seatwatch.demo.backfill import (
     calibration_records,
@@ -43,11 +46,8 @@ from seatwatch.demo.backfill import (
 )
 from seatwatch.demo.children import Child, Children
 from seatwatch.demo.demo_site import EXAMPLE_SITE, write_demo_site
-from seatwatch.influxql import InfluxQLClient, InfluxQLError
 from seatwatch.local_servers import Influxd, Mosquitto
-from seatwatch.settings import Services, load_services
-from seatwatch.site import Site
-from seatwatch.wording import plural
+from seatwatch.setup_db.command import setup_database
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 from firmware_bridge.simulate.site_copy import rewrite_ports
-from seatwatch.site import Site
-from seatwatch.site_file import load_site
+from seatwatch.core.site import Site
+from seatwatch.core.site_file import load_site
 
 # examples/site.toml, shipped as package data (this is a symlink to it in the source tree, a copy in a
 # wheel), so `seatwatch demo` works from any folder after a plain `pip install .`.

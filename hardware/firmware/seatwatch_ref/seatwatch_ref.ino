@@ -2,7 +2,7 @@
 //
 // Measures on the device and sends only levels (hardware/PROTOCOL.md, version 1), never audio:
 //   - ICS-43434 I2S MEMS microphone at 48 kHz -> 1 Hz DC blocker -> IEC 61672-1 A weighting (1 + 3 biquads,
-//     coefficients from analysis/acoustics/weighting.py: `python -c "from analysis.acoustics.weighting import
+//     coefficients from seatwatch/core/acoustics/weighting.py: `python -c "from seatwatch.core.acoustics.weighting import
 //     measurement_sections; print(measurement_sections('A', 48000))"`) -> squared -> F time weighting
 //     (tau 0.125 s) -> per second LAeq, LAFmax, LAFmin
 //   - OPT3001 ambient light sensor (I2C, cosine-corrected, photopic) read once per second
@@ -31,7 +31,7 @@ static const uint8_t OPT3001 = 0x44;
 // DC blocker then A weighting at 48 kHz, as second-order sections {b0, b1, b2, a1, a2} (a0 = 1). The
 // first row is the first-order 1 Hz high-pass: the ICS-43434 and the I2S path carry a DC offset whose
 // step at power-up would ring through the A filter's 20.6 Hz poles; it starts settled on the first
-// sample (see settle()). Regenerate from analysis/acoustics/weighting.py when FS changes; the host and
+// sample (see settle()). Regenerate from seatwatch/core/acoustics/weighting.py when FS changes; the host and
 // the device must use the same design.
 static const int SECTIONS = 4;
 static const float A_SOS[SECTIONS][5] = {

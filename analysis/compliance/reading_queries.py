@@ -1,0 +1,169 @@
+"""Reading per-seat, per-bucket figures from InfluxDB with InfluxQL, aggregated inside the database where
+it can be.
+
+A month of 1-minute data for 2,000 seats is 86 million points per measurement, but its hourly aggregates
+are 1.4 million rows. What the engine reads:
+
+- noise: ``sum(exposure)`` and ``sum(dur)`` (the energy and the covered seconds; level =
+  10·lg(Σexposure/Σdur), DESIGN.md — never ``mean(laeq)``) and ``max(lafmax)``; a second statement sums
+  ``dur`` of ``below_floor`` readings (STANDARDS.md §7).
+- the distribution for laeq_p10/p90: every reading's ``laeq`` and ``dur``, streamed in chunks
+  (:mod:`analysis.compliance.stream`) and binned per bucket at once
+  (:mod:`analysis.compliance.laeq_histogram`). This is the one raw read, and it is cheaper than what it
+  replaced: five ``percentile()`` calls per bucket cost 5 µs per reading on influxd 1.6.7 and gave only an
+  estimate; the stream costs about 2 µs and gives the exact 1 dB histogram (docs/compliance.md, Performance).
+- light: ``mean(lux)``, ``count(lux)``, ``min(lux)`` and ``sum(dur)`` when light points carry a duration.
+  DESIGN.md gives light points no ``dur``, so each seat's reporting period is the median spacing of the
+  first readings of each of its sensors in the period (``LIMIT`` per series: ``elapsed()`` in a subquery
+  cost 15 µs per reading); covered seconds are then count × period per bucket, capped at the bucket.
+
+The aggregate statements and the stream run side by side (the database has a core to spare while Python
+parses). Only ``GROUP BY time(), tag``, ``fill(none)`` and single-field aggregates are used: InfluxDB 1.6.7
+refuses functions nested in aggregates, and ``OR`` between time ranges returns nothing there, so the hours
+of a check are selected afterwards from the buckets (:mod:`analysis.compliance.windows`). Aggregates are
+read in slices so that no single answer grows beyond a few hundred thousand rows.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from analysis.compliance.laeq_histogram import LevelBinner, Levels
+from seatwatch.core.influxql import InfluxQLClient, quote_ident, quote_string
+
+NOISE_COLUMNS = ("energy", "dur", "lafmax")
+NOISE_SELECT = 'sum("exposure") AS energy, sum("dur") AS dur, max("lafmax") AS lafmax'
+LIGHT_COLUMNS = ("lux", "count", "lux_min", "dur")
+LIGHT_SELECT = 'mean("lux") AS lux, count("lux") AS count, min("lux") AS lux_min, sum("dur") AS dur'
+ROWS_PER_SLICE = 400_000
+PERIOD_SAMPLES = 241  # readings per light sensor whose spacings give its reporting period
+
+
+@dataclass
+class Buckets:
+    """One seat's buckets of one measurement: bucket start (epoch ms) and one float array per column."""
+
+    t: np.ndarray
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+
+@dataclass
+class SeatData:
+    noise: Buckets | None = None
+    below_floor: Buckets | None = None
+    light: Buckets | None = None
+    light_period_s: float | None = None
+    levels: Levels | None = None
+
+
+def _slices(start: datetime, end: datetime, bucket_min: int, seats: int) -> list[tuple[datetime, datetime]]:
+    """Split [start, end) on bucket boundaries so each answer holds at most ROWS_PER_SLICE rows."""
+    buckets_per_slice = max(1, ROWS_PER_SLICE // max(1, seats))
+    step = timedelta(minutes=bucket_min * buckets_per_slice)
+    out, a = [], start
+    while a < end:
+        out.append((a, min(end, a + step)))
+        a += step
+    return out
+
+
+def _where(site: str, a: datetime, b: datetime, extra: str = "") -> str:
+    a_ns, b_ns = int(a.timestamp() * 1e9), int(b.timestamp() * 1e9)
+    return f'"site" = {quote_string(site)}{extra} AND time >= {a_ns} AND time < {b_ns}'
+
+
+def _collect(
+    client: InfluxQLClient,
+    select: str,
+    measurement: str,
+    columns: tuple[str, ...],
+    site: str,
+    slices: list[tuple[datetime, datetime]],
+    bucket_min: int,
+    extra: str = "",
+) -> dict[str, Buckets]:
+    rows: dict[str, list[list[float | None]]] = {}
+    for a, b in slices:
+        q = (
+            f"SELECT {select} FROM {quote_ident(measurement)} WHERE {_where(site, a, b, extra)} "
+            f'GROUP BY time({bucket_min}m), "seat" fill(none)'
+        )
+        for series in client.query(q):
+            rows.setdefault(series.tags.get("seat", ""), []).extend(series.values)
+    out: dict[str, Buckets] = {}
+    for seat, values in rows.items():
+        table = np.array(values, dtype=float)  # None (a null aggregate) becomes NaN
+        cols = {name: table[:, i + 1] for i, name in enumerate(columns)}
+        out[seat] = Buckets(table[:, 0].astype(np.int64), cols)
+    return out
+
+
+def load_seat_data(
+    client: InfluxQLClient, site: str, start: datetime, end: datetime, bucket_min: int, seats: int
+) -> dict[str, SeatData]:
+    """Per data seat (the ``seat`` tag), the noise, below-floor, light and level buckets of [start, end)."""
+    slices = _slices(start, end, bucket_min, seats)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        levels_job = pool.submit(_levels, client, site, start, end, bucket_min)
+        noise = _collect(client, NOISE_SELECT, "noise", NOISE_COLUMNS, site, slices, bucket_min)
+        floor = _collect(
+            client,
+            'sum("dur") AS dur',
+            "noise",
+            ("dur",),
+            site,
+            slices,
+            bucket_min,
+            ' AND "below_floor" = true',
+        )
+        light = _collect(client, LIGHT_SELECT, "light", LIGHT_COLUMNS, site, slices, bucket_min)
+        periods = _light_periods(client, site, start, end)
+        levels = levels_job.result()
+    out: dict[str, SeatData] = {}
+    for seat in {*noise, *floor, *light}:
+        out[seat] = SeatData(
+            noise.get(seat), floor.get(seat), light.get(seat), periods.get(seat), levels.get(seat)
+        )
+    return out
+
+
+def _levels(
+    client: InfluxQLClient, site: str, start: datetime, end: datetime, bucket_min: int
+) -> dict[str, Levels]:
+    """Every reading's level binned per seat and bucket, streamed in time order (epoch minutes suffice:
+    buckets are whole minutes)."""
+    binner = LevelBinner(bucket_min)
+    q = f'SELECT "laeq", "dur" FROM "noise" WHERE {_where(site, start, end)} GROUP BY "seat"'
+    for series in client.stream(q, epoch="m"):
+        binner.add(series.tags.get("seat", ""), series.values)
+    return binner.result()
+
+
+def _light_periods(client: InfluxQLClient, site: str, start: datetime, end: datetime) -> dict[str, float]:
+    """Each seat's light reporting period in seconds: the median spacing of its sensors' first
+    PERIOD_SAMPLES readings in the period (pooled over the seat's sensors, each spacing within one sensor)."""
+    q = (
+        f'SELECT "lux" FROM "light" WHERE {_where(site, start, end)} '
+        f'GROUP BY "seat", "sensor" LIMIT {PERIOD_SAMPLES}'
+    )
+    times: dict[tuple[str, str], list[int]] = {}
+    for s in client.stream(q, epoch="ms"):
+        times.setdefault((s.tags.get("seat", ""), s.tags.get("sensor", "")), []).extend(
+            r[0] for r in s.values
+        )
+    spacings: dict[str, list[np.ndarray]] = {}
+    for (seat, _), t in times.items():
+        spacings.setdefault(seat, []).append(np.diff(np.array(t, dtype=np.int64)))
+    out = {}
+    for seat, parts in spacings.items():
+        pooled = np.concatenate(parts)
+        if len(pooled):
+            out[seat] = float(np.median(pooled)) / 1000
+    return out

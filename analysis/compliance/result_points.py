@@ -1,0 +1,33 @@
+"""The ``compliance`` points an assessment writes to InfluxDB (DESIGN.md contract).
+
+Tags ``site, zone, seat, check, profile``; fields ``value, required, target, verdict, coverage``; timestamp =
+period start. Writing the same period again overwrites the same points (same series and time), so a
+scheduled ``analyze`` can recompute a period idempotently. Zone checks (uniformity) carry no ``seat`` tag.
+"""
+
+from __future__ import annotations
+
+from analysis.compliance.engine import Assessment
+from analysis.compliance.verdict import CheckResult
+from seatwatch.core.line_protocol import line
+
+MEASUREMENT = "compliance"
+
+
+def _point(a: Assessment, zone: str, seat: str, c: CheckResult, ts_ns: int) -> str:
+    tags = {"site": a.site.id, "zone": zone, "seat": seat, "check": c.check, "profile": a.profile.id}
+    fields = {
+        "value": c.value,
+        "required": c.required,
+        "target": c.target,
+        "verdict": c.verdict,
+        "coverage": c.coverage,
+    }
+    return line(MEASUREMENT, tags, fields, ts_ns)
+
+
+def compliance_lines(a: Assessment) -> list[str]:
+    ts_ns = int(a.start.timestamp()) * 1_000_000_000
+    lines = [_point(a, s.zone, s.seat, c, ts_ns) for s in a.seats for c in s.checks]
+    lines += [_point(a, z.zone, "", c, ts_ns) for z in a.zones for c in z.checks]
+    return lines
