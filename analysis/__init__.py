@@ -1,1 +1,1 @@
-"""analysis part of the seatwatch data flow (see DESIGN.md)."""
+"""analysis part of the seatwatch data flow (see docs/design.md)."""

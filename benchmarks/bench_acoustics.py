@@ -14,7 +14,7 @@ runs them (float32 ``sosfilt`` over 1 s blocks with the state carried).
 
 Peer: acoustic-toolbox 0.2.2 (IEC 61672-1 module: ``frequency_weighting``, ``time_averaged_level``) with
 PyOctaveBand's ``time_weighting`` for F. Install it only for this benchmark, with PyOctaveBand pinned —
-with 2.0.0 its A weighting is an octave off (DEPENDENCIES.md):
+with 2.0.0 its A weighting is an octave off (docs/dependencies.md):
 
     pip install acoustic-toolbox==0.2.2 pyoctaveband==1.2.3
 

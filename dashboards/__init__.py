@@ -1,1 +1,1 @@
-"""dashboards part of the seatwatch data flow (see DESIGN.md)."""
+"""dashboards part of the seatwatch data flow (see docs/design.md)."""

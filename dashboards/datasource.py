@@ -1,7 +1,7 @@
 """The InfluxDB data source Grafana's panels query: InfluxQL, for InfluxDB 1.x and for 2.x (v1 DBRP).
 
-InfluxQL is the one query language every InfluxDB we support answers (DESIGN.md, DEPENDENCIES.md), and
-the only one in which ``10*log10(sum("exposure")/sum("dur"))`` reads the same on 1.x and 2.x.
+InfluxQL is the one query language every InfluxDB we support answers (docs/design.md, docs/dependencies.md),
+and the only one in which ``10*log10(sum("exposure")/sum("dur"))`` reads the same on 1.x and 2.x.
 
 - **1.x with a user** (``SEATWATCH_INFLUX_TOKEN`` = ``user:password``, API not ``v2``): Grafana's own
   ``user`` field and ``secureJsonData.password``, which Grafana sends as HTTP basic auth. influxd 1.6/1.7

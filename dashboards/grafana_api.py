@@ -3,7 +3,7 @@
 Why not grafana-client: its 5.x releases depend on niquests, which installs urllib3-future *in place of*
 urllib3; influxdb-client then still writes but prints "Exception ignored ... ImportError: sys.meta_path is
 None" at every interpreter shutdown (measured here with grafana-client 5.1.4, urllib3-future 2.25.904,
-influxdb-client 1.50; DEPENDENCIES.md). seatwatch needs a dozen documented endpoints, so a few lines of
+influxdb-client 1.50; docs/dependencies.md). seatwatch needs a dozen documented endpoints, so a few lines of
 ``urllib`` keep one sound environment (README.md). The token is sent as ``Authorization: Bearer`` and never
 appears in an error message or a ``repr``.
 """

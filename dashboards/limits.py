@@ -1,6 +1,6 @@
 """The limits a dashboard draws, read from the site's rules profile — the one place that asks it.
 
-Standards are data (DESIGN.md principle 4): a colour band or a threshold line on a panel must be the very
+Standards are data (docs/design.md principle 4): a colour band or a threshold line on a panel must be the very
 number the compliance engine judges against, so dashboards never carry a limit of their own. Panels need
 only two limits per zone kind — the seat's noise level over occupied hours and its illuminance — so this
 module reduces a :class:`seatwatch.core.rules.profile.RulesProfile` to exactly that.

@@ -2,7 +2,7 @@
 
 We build the JSON model with plain Python rather than grafana-foundation-sdk (README.md): the SDK has no
 InfluxDB/InfluxQL query type, its default build emits JSON its own Grafana 10.1 parser rejects
-(DEPENDENCIES.md), and the JSON model is what both ``push`` (HTTP API) and ``export`` (file provisioning)
+(docs/dependencies.md), and the JSON model is what both ``push`` (HTTP API) and ``export`` (file provisioning)
 hand to Grafana — keeping it as dicts makes "one source of truth" literal. Each builder produces exactly
 the keys Grafana 10/11 stores, so a dashboard read back from Grafana compares equal to the one we built.
 """

@@ -1,9 +1,9 @@
 """Every InfluxQL statement the dashboards run, in one place, so they can be reviewed for energy-correctness.
 
-Decibels are averaged as energy (DESIGN.md principle 1): a level over any period — one ``$__interval``
+Decibels are averaged as energy (docs/design.md principle 1): a level over any period — one ``$__interval``
 bucket, five minutes, a whole range — is ``10*log10(sum("exposure")/sum("dur"))``, never ``mean("laeq")``,
 which is arithmetic and too low whenever the level varies. Each statement uses only what InfluxQL on
-InfluxDB 1.6.7 runs (DEPENDENCIES.md), which also holds for 2.x's v1 compatibility API. Grafana's macros
+InfluxDB 1.6.7 runs (docs/dependencies.md), which also holds for 2.x's v1 compatibility API. Grafana's macros
 (``$timeFilter``, ``$__interval``, ``$__interval_ms``) and the ``$seat`` variable are left for Grafana to
 expand.
 """
@@ -128,7 +128,7 @@ def readings_per_second(site: str, quantity: str) -> str:
 
 
 def seconds_below_floor(site: str) -> str:
-    """Seconds each sensor measured within ~3 dB of its self-noise floor (STANDARDS.md §7)."""
+    """Seconds each sensor measured within ~3 dB of its self-noise floor (docs/standards.md §7)."""
     return (
         f'SELECT sum("dur") AS "below floor s" FROM "noise" WHERE {_site(site)} AND "below_floor" = true '
         f'AND {SENSOR} AND {RANGE} GROUP BY "sensor"'

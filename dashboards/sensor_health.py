@@ -5,9 +5,9 @@ The site file is the list of sensors (issue #18): the roster and calibration tab
 frame of the site's sensors and join the query results onto it, so a sensor that went quiet — or never
 reported, or was never calibrated — stays in the table, marked, instead of silently dropping out.
 
-``below_floor`` marks readings within ~3 dB of a microphone's self-noise floor (STANDARDS.md §7): a sensor
-that spends most of its time there cannot tell a quiet room from a compliant one, so its share of seconds
-below the floor is shown per sensor, weighted by duration like every level.
+``below_floor`` marks readings within ~3 dB of a microphone's self-noise floor (docs/standards.md §7): a
+sensor that spends most of its time there cannot tell a quiet room from a compliant one, so its share of
+seconds below the floor is shown per sensor, weighted by duration like every level.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""firmware_bridge part of the seatwatch data flow (see DESIGN.md)."""
+"""firmware_bridge part of the seatwatch data flow (see docs/design.md)."""

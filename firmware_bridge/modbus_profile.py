@@ -1,6 +1,6 @@
 """Modbus register profiles as data: which registers hold a transmitter's value and how to decode them.
 
-Register maps differ by vendor and even by model (STANDARDS.md §7), so a new transmitter is a TOML file,
+Register maps differ by vendor and even by model (docs/standards.md §7), so a new transmitter is a TOML file,
 not code. Shipped profiles live in ``modbus_profiles/``; a site names one (``profile = "renke-noise"``) or
 gives the path to its own. The simulator encodes with the same profile, so both ends agree by construction.
 """

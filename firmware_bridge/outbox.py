@@ -1,4 +1,5 @@
-"""The bridge's on-disk outbox: every reading is stored here before it is published (DESIGN.md principle 2).
+"""The bridge's on-disk outbox: every reading is stored here before it is published (docs/design.md principle
+2).
 
 SQLite in WAL mode survives ``kill -9`` and power loss with a commit per batch of readings, and keeps the
 order in which readings were made (an autoincrement key), so a broker outage of hours delays data but

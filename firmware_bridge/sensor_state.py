@@ -2,7 +2,7 @@
 
 Drivers update it from their threads; the runner publishes it as the sensor's retained status. Counting
 here, per sensor, is what lets an installer see that one cable is noisy while the other fifteen sensors
-are fine (the bridge drops bad frames and carries on, DESIGN.md principle 6).
+are fine (the bridge drops bad frames and carries on, docs/design.md principle 6).
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""ingest part of the seatwatch data flow (see DESIGN.md)."""
+"""ingest part of the seatwatch data flow (see docs/design.md)."""

@@ -1,6 +1,6 @@
 """The MQTT side of ingest: a persistent MQTT v5 session on a shared subscription, with manual acks.
 
-Everything DEPENDENCIES.md measured about a restart-safe consumer is here: QoS 1, a fixed client id with
+Everything docs/dependencies.md measured about a restart-safe consumer is here: QoS 1, a fixed client id with
 ``clean_start=False`` and a session expiry (the broker keeps our messages while we are down), paho's
 ``manual_ack=True`` (a message is acknowledged by :meth:`Consumer.ack` once the sink made it durable) and a
 Receive Maximum that lets enough messages in flight to fill a batch. Readings arrive on

@@ -1,6 +1,6 @@
 """Readings to InfluxDB points: validation, calibration, seat tagging — and the ``rejects`` points.
 
-This is the one place where a payload becomes lines of line protocol, so every rule of DESIGN.md's
+This is the one place where a payload becomes lines of line protocol, so every rule of docs/design.md's
 InfluxDB contract lives here: the calibration record in force at the reading's time (noise: dB offset,
 light: gain), the seat and zone the sensor was installed at *at that time*, ``below_floor`` within 3 dB of
 the microphone's noise floor, and ``exposure`` = dur·10^(laeq/10) so that any period's level is the energy

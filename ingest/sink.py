@@ -23,7 +23,7 @@ confirmed end to end. The guarantees, each tested in tests/test_ingest_sink.py a
 
 A batch is flushed when it reaches ``batch_size`` points, when ``linger_s`` has passed since its first
 message, or when ``flush_messages`` messages wait for their acks — the broker sends no more than its
-in-flight window, so waiting for the linger time with a full window would only stall (DEPENDENCIES.md).
+in-flight window, so waiting for the linger time with a full window would only stall (docs/dependencies.md).
 While a write is under way the next batch fills; at twice ``batch_size`` points :meth:`Sink.add` waits, so
 memory stays flat however fast the broker delivers (the MQTT thread only queues our acks meanwhile).
 """

@@ -1,6 +1,6 @@
 """The on-disk spool: batches InfluxDB did not take, kept in order until it does.
 
-influxdb-client drops a batch after its last retry (DEPENDENCIES.md); ingest instead writes the batch
+influxdb-client drops a batch after its last retry (docs/dependencies.md); ingest instead writes the batch
 here, fsyncs it, and only then acknowledges its MQTT messages, so a database outage plus a ``kill -9``
 loses nothing. One file per batch, named by a growing sequence number, written to a temporary name and
 renamed (a crash never leaves half a batch under a real name). The spool is bounded: when it is full the

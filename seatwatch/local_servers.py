@@ -1,9 +1,9 @@
 """Mosquitto and InfluxDB 1.x (influxd) run from a folder of their own, listening on loopback only.
 
-Two users need a real broker and database started on the spot: the test suite (DESIGN.md principle 5,
+Two users need a real broker and database started on the spot: the test suite (docs/design.md principle 5,
 via tests/services.py) and ``seatwatch demo`` on a newcomer's machine. Both must run them with the same
 configuration — above all Mosquitto's raised queue limits, without which the broker silently drops
-messages (../shared/DEPENDENCIES.md) — so that configuration lives here, once.
+messages (docs/dependencies.md) — so that configuration lives here, once.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 # Mosquitto's defaults silently drop messages queued for offline sessions beyond 1,000 and let only 20
-# QoS 1 messages in flight (DEPENDENCIES.md); every broker we start or ship raises both.
+# QoS 1 messages in flight (docs/dependencies.md); every broker we start or ship raises both.
 MOSQUITTO_CONFIG = """\
 listener {port} 127.0.0.1
 allow_anonymous true

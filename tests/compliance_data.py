@@ -1,4 +1,4 @@
-"""Test sites and readings for the compliance engine, written the way ingest writes them (DESIGN.md).
+"""Test sites and readings for the compliance engine, written the way ingest writes them (docs/design.md).
 
 ``noise`` points carry laeq, lafmax, lafmin, dur, exposure = dur·10^(laeq/10), raw_laeq, below_floor and
 cal; ``light`` points lux, raw_lux and cal; tags site, zone, seat (where the sensor was then) and sensor.
@@ -120,7 +120,7 @@ def noise_lines(
 def light_lines(
     site: str, zone: str, seat: str, sensor: str, start: datetime, end: datetime, lux: Level, step_s: int = 60
 ) -> list[str]:
-    """One ``light`` point per step with ``lux(t)`` (no ``dur``: DESIGN.md gives light points none)."""
+    """One ``light`` point per step with ``lux(t)`` (no ``dur``: docs/design.md gives light points none)."""
 
     def fields(t: datetime) -> str | None:
         value = lux(t)

@@ -1,6 +1,6 @@
 """Real servers for tests: Mosquitto, InfluxDB 1.x (influxd) and VictoriaMetrics, on loopback.
 
-Principle 5 of DESIGN.md: tests talk to the real thing. `.ci/run` starts one shared instance of each and
+Principle 5 of docs/design.md: tests talk to the real thing. `.ci/run` starts one shared instance of each and
 exports their URLs (SEATWATCH_TEST_MQTT_URL, SEATWATCH_TEST_INFLUX_URL, SEATWATCH_TEST_VM_URL); a developer
 running pytest alone gets instances started here in temporary folders. Tests that stop, kill or restart a
 server start a private one with these classes so they never disturb the shared ones. Mosquitto and influxd

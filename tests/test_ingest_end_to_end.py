@@ -75,7 +75,7 @@ def test_10k_readings_calibrated_tagged_and_energy_correct(
         publish_readings(mqtt_url, site_id, readings, per_message=100)
         assert wait_for_count(influx, NOISE_COUNT, 10_000) == 10_000, ingest.output()[-3000:]
         assert count(influx, "SELECT count(lux) FROM light") == 10_000
-        # Light coverage is summed from the light points themselves (DESIGN.md: coverage = sum of dur).
+        # Light coverage is summed from the light points themselves (docs/design.md: coverage = sum of dur).
         assert influx.query('SELECT sum("dur") FROM light')[0].values[0][1] == sum(r.dur for r in readings)
         assert count(influx, "SELECT count(offset_db) FROM calibration") == len(early + later)
         assert count(influx, "SELECT count(gain) FROM calibration") == len(light)

@@ -20,8 +20,8 @@ def test_firmware_a_weighting_sections_are_the_analysis_design() -> None:
     """The firmware's table and the host's design (DC blocker, then A) weight every band alike.
 
     Compares frequency responses, not coefficients: the host design comes from a least-squares fit whose
-    last digits follow the BLAS kernel of the machine (DEPENDENCIES.md), while its response does not — two
-    machines' designs agree to about 1.5e-5 dB. A table regenerated from another design, a typo in one
+    last digits follow the BLAS kernel of the machine (docs/dependencies.md), while its response does not —
+    two machines' designs agree to about 1.5e-5 dB. A table regenerated from another design, a typo in one
     coefficient or a table for another sample rate moves the response by far more than the 1e-3 dB allowed.
     """
     text = FIRMWARE.read_text()

@@ -3,10 +3,10 @@
 What it computes and why is in docs/compliance.md. In short: the database returns per-bucket aggregates
 per data seat (:mod:`analysis.compliance.reading_queries`); buckets lie wholly inside or outside each check's
 hours (:mod:`analysis.compliance.windows`), so a check's value is combined exactly from its buckets — levels
-as energy (STANDARDS.md §5), illuminance as a time mean — and its coverage is the seconds of readings in its
-hours over the length of those hours (DESIGN.md). Seats without a sensor take the data of the seat the site
-file names (``proxy_seat``); a swapped sensor needs nothing special because ingest tags each reading with
-the seat the sensor was at.
+as energy (docs/standards.md §5), illuminance as a time mean — and its coverage is the seconds of readings in
+its hours over the length of those hours (docs/design.md). Seats without a sensor take the data of the seat
+the site file names (``proxy_seat``); a swapped sensor needs nothing special because ingest tags each reading
+with the seat the sensor was at.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class _Evaluator:
 
     @staticmethod
     def _below_floor(result: CheckResult, below: float, covered: float) -> None:
-        """STANDARDS.md §7: readings below the sensor's floor are not evidence; say how many, and do not
+        """docs/standards.md §7: readings below the sensor's floor are not evidence; say how many, and do not
         let a value made mostly of them claim a failure it cannot measure."""
         result.details["below_floor_hours"] = below / 3600
         result.reasons.append(

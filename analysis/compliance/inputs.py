@@ -1,6 +1,6 @@
 """What ``seatwatch analyze`` and ``seatwatch report`` both read: site, profile, period and database.
 
-Bad input must end in a message that names what and where, and exit 2 — never a traceback (DESIGN.md
+Bad input must end in a message that names what and where, and exit 2 — never a traceback (docs/design.md
 principle 6). ``--from``/``--to`` take ISO dates or date-times; a value without a UTC offset is in the
 site's time zone, because that is how a facilities team thinks of "March" or "last Tuesday".
 """

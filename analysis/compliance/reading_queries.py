@@ -5,15 +5,15 @@ A month of 1-minute data for 2,000 seats is 86 million points per measurement, b
 are 1.4 million rows. What the engine reads:
 
 - noise: ``sum(exposure)`` and ``sum(dur)`` (the energy and the covered seconds; level =
-  10·lg(Σexposure/Σdur), DESIGN.md — never ``mean(laeq)``) and ``max(lafmax)``; a second statement sums
-  ``dur`` of ``below_floor`` readings (STANDARDS.md §7).
+  10·lg(Σexposure/Σdur), docs/design.md — never ``mean(laeq)``) and ``max(lafmax)``; a second statement sums
+  ``dur`` of ``below_floor`` readings (docs/standards.md §7).
 - the distribution for laeq_p10/p90: every reading's ``laeq`` and ``dur``, streamed in chunks
   (:mod:`analysis.compliance.stream`) and binned per bucket at once
   (:mod:`analysis.compliance.laeq_histogram`). This is the one raw read, and it is cheaper than what it
   replaced: five ``percentile()`` calls per bucket cost 5 µs per reading on influxd 1.6.7 and gave only an
   estimate; the stream costs about 2 µs and gives the exact 1 dB histogram (docs/compliance.md, Performance).
 - light: ``mean(lux)``, ``count(lux)``, ``min(lux)`` and ``sum(dur)`` when light points carry a duration.
-  DESIGN.md gives light points no ``dur``, so each seat's reporting period is the median spacing of the
+  docs/design.md gives light points no ``dur``, so each seat's reporting period is the median spacing of the
   first readings of each of its sensors in the period (``LIMIT`` per series: ``elapsed()`` in a subquery
   cost 15 µs per reading); covered seconds are then count × period per bucket, capped at the bucket.
 

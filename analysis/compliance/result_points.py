@@ -1,4 +1,4 @@
-"""The ``compliance`` points an assessment writes to InfluxDB (DESIGN.md contract).
+"""The ``compliance`` points an assessment writes to InfluxDB (docs/design.md contract).
 
 Tags ``site, zone, seat, check, profile``; fields ``value, required, target, verdict, coverage``; timestamp =
 period start. Writing the same period again overwrites the same points (same series and time), so a

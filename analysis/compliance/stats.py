@@ -44,7 +44,7 @@ class WindowStats:
 
     @property
     def laeq(self) -> float | None:
-        """LAeq = 10·lg(Σexposure / Σdur): the energy mean of the covered time (STANDARDS.md §5)."""
+        """LAeq = 10·lg(Σexposure / Σdur): the energy mean of the covered time (docs/standards.md §5)."""
         if self.noise_seconds <= 0:
             return None
         return float(10 * np.log10(self.noise_energy / self.noise_seconds))
@@ -64,7 +64,7 @@ class WindowStats:
 
 def light_seconds(light: Buckets, period_s: float | None, bucket_s: float) -> np.ndarray:
     """Covered seconds per light bucket: Σdur where light points carry ``dur``; otherwise the count times
-    the sensor's median reporting period, capped at the bucket (DESIGN.md has no ``dur`` on light)."""
+    the sensor's median reporting period, capped at the bucket (docs/design.md has no ``dur`` on light)."""
     dur = light.column("dur")
     if np.any(np.isfinite(dur)):
         return np.nan_to_num(dur)

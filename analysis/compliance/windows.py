@@ -1,7 +1,7 @@
 """The hours a check applies to, as exact UTC intervals, and the bucket size that makes them exact.
 
 A check is judged over occupied hours, unoccupied hours, the whole period, or a daily clock window of the
-profile (GB 3096 day 06:00–22:00), always in the site's time zone (STANDARDS.md §3), across midnight and
+profile (GB 3096 day 06:00–22:00), always in the site's time zone (docs/standards.md §3), across midnight and
 DST changes (:mod:`seatwatch.core.hours` builds the intervals from wall-clock times). The database aggregates
 by time bucket; choosing the bucket as the largest divisor of 60 minutes that every interval boundary falls on
 (60 min for whole-hour zones such as Asia/Shanghai, 30 for Asia/Kolkata, 15 for Asia/Kathmandu) makes every

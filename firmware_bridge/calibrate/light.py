@@ -2,7 +2,7 @@
 
 Each point pairs the sensor's raw lux with the reference meter's lux at the work plane (GB/T 5700,
 0.75 m). The gain is fitted through zero by :func:`seatwatch.core.photometry.gain_fit.fit_lux_gain`
-(STANDARDS.md §6: darkness must read 0 lx). A fit whose points disagree by more than the tolerance is
+(docs/standards.md §6: darkness must read 0 lx). A fit whose points disagree by more than the tolerance is
 refused: the sensor is shaded differently from the meter, or not linear, and one gain would mislead.
 """
 

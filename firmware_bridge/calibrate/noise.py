@@ -4,7 +4,7 @@ A class 1 calibrator (IEC 60942) holds its level within 0.25 dB, so a seated cal
 that agree to about 0.1 dB; anything wider is a calibrator slipping or room noise leaking in. A level far
 below the reference means the calibrator is not seated (or not switched on) — the sensor hears the room.
 The offset is the reference minus the window's energy-mean level (decibels average as energy,
-DESIGN.md principle 1), applied by ingest as calibrated = raw + offset.
+docs/design.md principle 1), applied by ingest as calibrated = raw + offset.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ MAX_SPREAD_DB = 0.2
 MAX_OFFSET_DB = 10.0
 """A sensor further than this from the calibrator is not measuring the calibrator (or is broken)."""
 FLOOR_MARGIN_DB = 3.0
-"""Within this of the sensor's self-noise floor a reading is below measurable range (STANDARDS.md §7)."""
+"""Within this of the sensor's self-noise floor a reading is below measurable range (docs/standards.md §7)."""
 
 
 def noise_judge(reference_db: float, max_spread_db: float, noise_floor_db: float | None) -> Judge:

@@ -2,7 +2,7 @@
 
 Records are never edited; a new one supersedes the previous from its time on. The auditor's question is
 how far the sensor had wandered since it was last calibrated: for noise the change of offset, judged by
-GB 3096's 0.5 dB rule (STANDARDS.md §3); for light the relative change of gain, flagged over 10 %.
+GB 3096's 0.5 dB rule (docs/standards.md §3); for light the relative change of gain, flagged over 10 %.
 """
 
 from __future__ import annotations

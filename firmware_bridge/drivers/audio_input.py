@@ -4,7 +4,7 @@ Sources: the reference device in raw mode (mono s16le PCM over USB serial, hardw
 microphone through ALSA (``device = "alsa:hw:1,0"``: ``arecord`` writes PCM into a pipe to this process).
 Audio is never written to disk, logged or sent anywhere: each block goes through the project's
 :class:`seatwatch.core.acoustics.meter.SoundLevelMeter` and only the interval levels leave this module
-(DESIGN.md principle 3). Sample configuration: ``audio_input.sample.toml``.
+(docs/design.md principle 3). Sample configuration: ``audio_input.sample.toml``.
 """
 
 from __future__ import annotations

@@ -204,7 +204,7 @@ class ModbusBusSim:
                 data = SimData(0, count=size, values=0, datatype=DataType.REGISTERS)
                 action = functools.partial(self._answer, sensor_id, profile)
                 devices.append(SimDevice(id=address, simdata=[data], action=action))
-            # pymodbus servers must be created inside the running loop (DEPENDENCIES.md)
+            # pymodbus servers must be created inside the running loop (docs/dependencies.md)
             self._server = ModbusSerialServer(
                 devices, port=str(self.server_path), baudrate=self.baud, ignore_missing_devices=True
             )

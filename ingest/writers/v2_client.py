@@ -1,8 +1,8 @@
 """The v2 API writer through influxdb-client: InfluxDB 2.x, 3.x, 1.8+ (and VictoriaMetrics).
 
 The client is used in SYNCHRONOUS mode on purpose: its batching mode drops a batch after the last retry
-and its ``flush()`` does nothing (DEPENDENCIES.md). Batching, retries and the spool are ingest's own; this
-class only turns the client's exceptions into :class:`WriteError` with the retryable flag ingest needs.
+and its ``flush()`` does nothing (docs/dependencies.md). Batching, retries and the spool are ingest's own;
+this class only turns the client's exceptions into :class:`WriteError` with the retryable flag ingest needs.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A record is never edited; a newer record for the same sensor and quantity supersedes the older one from
 its ``performed_at`` on. Ingest applies the record in force at each reading's time (noise: a dB offset;
-light: a gain, STANDARDS.md §6), so readings taken before a calibration keep the correction they had.
+light: a gain, docs/standards.md §6), so readings taken before a calibration keep the correction they had.
 
 Distribution (docs/calibration.md): ``seatwatch calibrate`` publishes each record retained, QoS 1, on
 :func:`record_topic`; every ingest process subscribes to :func:`records_subscription` and so learns new

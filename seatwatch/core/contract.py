@@ -1,4 +1,4 @@
-"""The MQTT reading contract (DESIGN.md § Contracts / MQTT), shared by bridge and ingest.
+"""The MQTT reading contract (docs/design.md § Contracts / MQTT), shared by bridge and ingest.
 
 A bridge builds readings with :class:`Reading` and :func:`encode`; ingest turns any payload back into
 readings with :func:`parse_payload`, which never raises: every element of a payload is either a valid
@@ -105,7 +105,7 @@ def batch_topic(site: str, bridge: str) -> str:
 
 
 def ack_topic(site: str, bridge: str) -> str:
-    """Where ingest confirms the batches of ``bridge`` it made durable (DESIGN.md, "Acknowledgement")."""
+    """Where ingest confirms the batches of ``bridge`` it made durable (docs/design.md, "Acknowledgement")."""
     return f"{TOPIC_ROOT}/{site}/_bridge/{bridge}/ack"
 
 

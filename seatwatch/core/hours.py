@@ -1,6 +1,6 @@
 """Occupied hours: the site's shift calendar, turned into UTC intervals.
 
-Compliance is judged over the hours people work (STANDARDS.md §3: LAeq over occupied hours, background
+Compliance is judged over the hours people work (docs/standards.md §3: LAeq over occupied hours, background
 over unoccupied hours), in the site's own time zone. Shifts may cross midnight (a 22:00–06:00 night shift
 belongs to the day it starts) and days may cross a DST change, so intervals are built from local wall-clock
 times with :mod:`zoneinfo` and only then converted to UTC.

@@ -1,7 +1,7 @@
 """A small InfluxQL client for the v1 ``/query`` endpoint.
 
 InfluxQL over ``/query`` is the read path every InfluxDB speaks — 1.x natively, 2.x through its v1
-compatibility API (DBRP mappings, token auth) and 3.x Core (DEPENDENCIES.md) — so the compliance engine,
+compatibility API (DBRP mappings, token auth) and 3.x Core (docs/dependencies.md) — so the compliance engine,
 dashboards tests and tools read through this one client. Standard library only: it must not pull in a
 second HTTP stack beside influxdb-client's urllib3.
 """

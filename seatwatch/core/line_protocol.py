@@ -1,8 +1,8 @@
 """InfluxDB line protocol, and the plain v1 ``/write`` call every InfluxDB accepts.
 
 Line protocol is the one write format of InfluxDB 1.x, 2.x and 3.x, and ``/write?db=`` the one endpoint
-they share (DEPENDENCIES.md). Ingest batches, retries and spools on top of :func:`write_v1`; the compliance
-engine and the calibration command write their few points with it directly.
+they share (docs/dependencies.md). Ingest batches, retries and spools on top of :func:`write_v1`; the
+compliance engine and the calibration command write their few points with it directly.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ design (:mod:`seatwatch.core.acoustics.weighting`), the tests and ``docs/acousti
 one rule, against one copy of the acceptance limits.
 
 Sources: IEC 61672-1:2013 clause 5.5 (design goals at the exact base-10 frequencies
-f = 1000·10^((n−30)/10) Hz) and Table 3 (class 1 acceptance limits). STANDARDS.md §5 confirms the limits
+f = 1000·10^((n−30)/10) Hz) and Table 3 (class 1 acceptance limits). docs/standards.md §5 confirms the limits
 from 31.5 Hz up to 16 kHz; those at 10–25 Hz, 40–50 Hz and 20 kHz are taken from the same table of the
 2013 edition (not the 2002 tolerances, which are 0.5 dB wider).
 """

@@ -1,6 +1,6 @@
 """Levels from mean squares, and the energy averaging every part of seatwatch uses for level series.
 
-Decibels are averaged as energy, never arithmetically (STANDARDS.md §5, DESIGN.md principle 1):
+Decibels are averaged as energy, never arithmetically (docs/standards.md §5, docs/design.md principle 1):
 LAeq,T = 10·lg((1/T)·Σ tᵢ·10^(Lᵢ/10)) (IEC 61672-1:2013 equation 3 applied to consecutive intervals). An
 arithmetic mean of 60 dB for 1 s and 40 dB for 9 s gives 42 dB; the energy mean is 50.4 dB.
 """

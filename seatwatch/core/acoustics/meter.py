@@ -91,7 +91,7 @@ class SoundLevelMeter:
     """Stateful meter for a stream sampled at ``fs``; ``sensitivity_db`` is the level of a signal whose
     RMS is 1.0 in full-scale units (so a sample value x corresponds to x·10^(S/20)·20 µPa).
 
-    ``extended=False`` computes only LAeq, LAFmax and LAFmin (what a reading carries, DESIGN.md), about
+    ``extended=False`` computes only LAeq, LAFmax and LAFmin (what a reading carries, docs/design.md), about
     half the work of the full set. ``floor_db``: levels more than this far below full scale are −inf.
     """
 

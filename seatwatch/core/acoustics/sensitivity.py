@@ -9,7 +9,7 @@ read from a Hann-windowed spectrum in a band around the peak, so room noise outs
 A recording only calibrates anything if it really is the calibrator: the checks refuse a tone off 1 kHz,
 a signal that is mostly not the tone, and a level that moves (the calibrator slipping or not seated).
 GB 3096-2008 asks for a calibration before and after each measurement; a drift over 0.5 dB between them
-invalidates the measurement (STANDARDS.md §3).
+invalidates the measurement (docs/standards.md §3).
 """
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ def measurement_sections(kind: str, fs: float) -> np.ndarray:
 class WeightingFilter:
     """A weighting filter, DC blocker first, that keeps its state between calls, so a stream filtered in
     blocks gives the same samples as the whole stream filtered at once. Runs in float32 (coefficients and
-    data, or scipy upcasts to float64 and halves the speed — DEPENDENCIES.md)."""
+    data, or scipy upcasts to float64 and halves the speed — docs/dependencies.md)."""
 
     def __init__(self, kind: str, fs: float) -> None:
         self.kind = _check_kind(kind)

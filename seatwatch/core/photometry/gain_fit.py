@@ -3,7 +3,7 @@
 GB/T 5700 has illuminance measured with a grade 1 meter (verified per JJG 245) on the 0.75 m reference
 plane; a sensor is calibrated against such a meter. Photodiode lux sensors are linear through zero — a dark
 room reads 0 lx — so the default fit is a **gain only**, least squares through the origin
-(gain = Σ r·e / Σ r²); an additive offset would turn darkness into a negative reading (STANDARDS.md §6).
+(gain = Σ r·e / Σ r²); an additive offset would turn darkness into a negative reading (docs/standards.md §6).
 An offset is fitted only on request, for a sensor known to have one, and needs two distinct raw values.
 """
 

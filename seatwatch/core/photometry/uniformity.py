@@ -2,7 +2,7 @@
 
 GB/T 5700 centre-point method: the area is divided into M×N equal cells, the meter reads at each cell's
 centre on the 0.75 m reference plane, and the average is Eav = ΣEi / (M·N). GB 50034-2024 clause 4.2.1
-judges uniformity as U0 = Emin / Eav (≥ 0.60 where people work long hours; STANDARDS.md §2, §6).
+judges uniformity as U0 = Emin / Eav (≥ 0.60 where people work long hours; docs/standards.md §2, §6).
 """
 
 from __future__ import annotations

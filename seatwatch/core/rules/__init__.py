@@ -1,1 +1,1 @@
-"""Rules profiles: the limits seatwatch checks, as data with their sources (DESIGN.md principle 4)."""
+"""Rules profiles: the limits seatwatch checks, as data with their sources (docs/design.md principle 4)."""

@@ -1,7 +1,7 @@
 """Loading and validating a rules profile: per zone kind, the checks a seat or zone must pass.
 
-Standards are data (DESIGN.md principle 4): every limit lives in a TOML profile with the clause it comes
-from and how sure we are of it (STANDARDS.md confidence H/M/L), so a site can copy a shipped profile and
+Standards are data (docs/design.md principle 4): every limit lives in a TOML profile with the clause it comes
+from and how sure we are of it (docs/standards.md confidence H/M/L), so a site can copy a shipped profile and
 edit it, and every report can cite the source of each limit. Profiles are validated like site files: every
 problem at once, each with file, line and key (:mod:`seatwatch.core.config_errors`). The format is documented
 in ``seatwatch/core/rules/README.md``.
