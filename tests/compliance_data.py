@@ -120,7 +120,8 @@ def noise_lines(
 def light_lines(
     site: str, zone: str, seat: str, sensor: str, start: datetime, end: datetime, lux: Level, step_s: int = 60
 ) -> list[str]:
-    """One ``light`` point per step with ``lux(t)`` (no ``dur``: docs/design.md gives light points none)."""
+    """One ``light`` point per step with ``lux(t)`` and no ``dur``, as light points were written before ingest
+    stored ``dur`` on them (docs/design.md): the engine's fallback, count × median reporting period."""
 
     def fields(t: datetime) -> str | None:
         value = lux(t)

@@ -8,14 +8,15 @@ are 1.4 million rows. What the engine reads:
   10·lg(Σexposure/Σdur), docs/design.md — never ``mean(laeq)``) and ``max(lafmax)``; a second statement sums
   ``dur`` of ``below_floor`` readings (docs/standards.md §7).
 - the distribution for laeq_p10/p90: every reading's ``laeq`` and ``dur``, streamed in chunks
-  (:mod:`analysis.compliance.stream`) and binned per bucket at once
+  (:meth:`seatwatch.core.influxql.InfluxQLClient.stream`) and binned per bucket at once
   (:mod:`analysis.compliance.laeq_histogram`). This is the one raw read, and it is cheaper than what it
   replaced: five ``percentile()`` calls per bucket cost 5 µs per reading on influxd 1.6.7 and gave only an
   estimate; the stream costs about 2 µs and gives the exact 1 dB histogram (docs/compliance.md, Performance).
-- light: ``mean(lux)``, ``count(lux)``, ``min(lux)`` and ``sum(dur)`` when light points carry a duration.
-  docs/design.md gives light points no ``dur``, so each seat's reporting period is the median spacing of the
-  first readings of each of its sensors in the period (``LIMIT`` per series: ``elapsed()`` in a subquery
-  cost 15 µs per reading); covered seconds are then count × period per bucket, capped at the bucket.
+- light: ``mean(lux)``, ``count(lux)``, ``min(lux)`` and ``sum(dur)``. Ingest writes ``dur`` on light points
+  (docs/design.md), so covered seconds are ``sum(dur)``; light points written before it did have none, and
+  for them each seat's reporting period is the median spacing of the first readings of each of its sensors
+  in the period (``LIMIT`` per series: ``elapsed()`` in a subquery cost 15 µs per reading); covered seconds
+  are then count × period per bucket, capped at the bucket.
 
 The aggregate statements and the stream run side by side (the database has a core to spare while Python
 parses). Only ``GROUP BY time(), tag``, ``fill(none)`` and single-field aggregates are used: InfluxDB 1.6.7

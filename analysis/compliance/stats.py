@@ -64,7 +64,8 @@ class WindowStats:
 
 def light_seconds(light: Buckets, period_s: float | None, bucket_s: float) -> np.ndarray:
     """Covered seconds per light bucket: Σdur where light points carry ``dur``; otherwise the count times
-    the sensor's median reporting period, capped at the bucket (docs/design.md has no ``dur`` on light)."""
+    the sensor's median reporting period, capped at the bucket (light points written before ingest stored
+    ``dur`` on them; docs/design.md)."""
     dur = light.column("dur")
     if np.any(np.isfinite(dur)):
         return np.nan_to_num(dur)
