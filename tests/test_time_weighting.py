@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from seatwatch.core.acoustics.meter import SoundLevelMeter
+from seatwatch.core.acoustics.decibels import leq
+from seatwatch.core.acoustics.meter import FLOOR_DB, SoundLevelMeter
 from seatwatch.core.acoustics.time_weighting import FAST_S, SLOW_S, TimeWeighting
+from seatwatch.core.acoustics.weighting import WeightingFilter
 
 FS = 48000
 
@@ -12,8 +14,8 @@ FS = 48000
 @pytest.mark.parametrize("tau", [FAST_S, SLOW_S])
 def test_step_response_reaches_one_minus_1_over_e_after_tau(tau):
     y = TimeWeighting(tau, FS).process(np.ones(int(2 * tau * FS), dtype=np.float32))
-    # float32 rounding over 48,000 steps of S leaves about 1e-3 (0.004 dB); F about 1e-4.
-    assert y[round(tau * FS) - 1] == pytest.approx(1 - np.exp(-1), rel=1e-3)
+    # The float64 recursion: after τ·fs steps y = 1 − a^(τ·fs) = 1 − 1/e up to float64 rounding.
+    assert y[round(tau * FS) - 1] == pytest.approx(1 - np.exp(-1), rel=1e-9)
 
 
 @pytest.mark.parametrize(("tau", "decay_db_per_s"), [(FAST_S, 34.7), (SLOW_S, 4.3)])
@@ -33,7 +35,7 @@ def test_matches_the_plain_recursion_sample_by_sample():
         y = a * y + (1 - a) * value
         expected[n] = y
     result = TimeWeighting(FAST_S, FS, initial_mean_square=0.5).process(x2)
-    assert np.allclose(result, expected, rtol=1e-6, atol=0)  # measured 3e-7: float32 rounding
+    assert np.array_equal(result, expected)  # the same float64 operations in the same order
 
 
 def test_steady_input_from_a_matching_initial_state_stays_put():
@@ -53,7 +55,7 @@ def chunk_sizes(chunk: int | str, total: int) -> list[int]:
 @pytest.mark.parametrize("chunk", [1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 4799, "random"])
 @pytest.mark.parametrize(("tau", "initial"), [(FAST_S, 0.0), (SLOW_S, 0.3)])
 def test_chunks_give_bit_identical_results_to_the_whole_stream(chunk, tau, initial):
-    # Every call costs tens of µs: for chunks under 100 samples, 5000 samples cross 156 blocks of 32.
+    # Every call has a fixed cost: chunks under 100 samples get a shorter stream.
     n = 5000 if chunk != "random" and chunk < 100 else 2 * FS + 777
     x2 = np.random.default_rng(5).standard_normal(n).astype(np.float32) ** 2
     whole = TimeWeighting(tau, FS, initial).process(x2)
@@ -61,62 +63,62 @@ def test_chunks_give_bit_identical_results_to_the_whole_stream(chunk, tau, initi
     cuts = np.cumsum([0, *chunk_sizes(chunk, n)])
     chunks = [weighting.process(x2[a:b]) for a, b in zip(cuts, cuts[1:], strict=False)]
     assert np.array_equal(np.concatenate(chunks), whole)
-    assert whole.dtype == np.float32 and whole.size == n
+    assert whole.dtype == np.float64 and whole.size == n
 
 
-def _signals(n: int) -> dict[str, np.ndarray]:
-    """Squared test signals: noise, a steady tone (every block a candidate), a burst on near-silence,
-    speech-like modulated noise, and digital silence."""
+def _signals(n: int, fs: int) -> dict[str, np.ndarray]:
+    """Test signals in full-scale units: noise, a steady tone, a burst on near-silence, speech-like
+    modulated noise, digital silence, and noise on a 5 % DC offset."""
     rng = np.random.default_rng(8)
-    t = np.arange(n) / FS
+    t = np.arange(n) / fs
     noise = 0.05 * rng.standard_normal(n)
     burst = np.where((t > 1.0) & (t < 1.01), 0.5, 1e-4) * rng.standard_normal(n)
     speech = noise * (1.1 + np.sin(2 * np.pi * 3 * t)) * (rng.random(n) < 0.999)
     signals = {"noise": noise, "tone": 0.1 * np.sin(2 * np.pi * 1000 * t), "burst": burst, "speech": speech}
-    signals["silence"] = np.zeros(n)
-    return {name: (x**2).astype(np.float32) for name, x in signals.items()}
+    signals |= {"silence": np.zeros(n), "offset noise": 0.05 + noise}
+    return {name: x.astype(np.float32) for name, x in signals.items()}
 
 
-@pytest.mark.parametrize("tau", [FAST_S, SLOW_S])
-@pytest.mark.parametrize(
-    ("segment", "per_call"), [(FS, 1), (4800, 1), (4800, 10), (4410, 1), (4410, 10), (100, 7)]
-)
-def test_extremes_are_the_per_segment_extremes_of_every_sample(tau, segment, per_call):
-    # Reference: every sample from process() on the whole stream, reduced per segment here. Calls hold
-    # whole segments (``per_call`` of them), as the meter makes them; the first 30,000 samples are
-    # unsettled (they count for the largest value only).
-    n, unsettled = 3 * FS, 30_000
-    for name, x2 in _signals(n).items():
-        y = TimeWeighting(tau, FS).process(x2)
-        starts = np.arange(0, n, segment)
-        settled = np.where(np.arange(n) < unsettled, np.inf, y)
-        ends = np.r_[starts[1:], n] - 1
-        expected = np.maximum.reduceat(y, starts), np.minimum.reduceat(settled, starts), settled[ends]
-        weighting = TimeWeighting(tau, FS)
-        got: list[list[np.ndarray]] = [[], [], []]
-        for first in range(0, starts.size, per_call):
-            call = starts[first : first + per_call]
-            end = starts[first + per_call] if first + per_call < starts.size else n
-            parts = weighting.extremes(x2[call[0] : end], call - call[0], max(unsettled - call[0], 0))
-            for collected, part in zip(got, parts, strict=True):
-                collected.append(part)
-        for kind, (want, have) in enumerate(zip(expected, got, strict=True)):
-            assert np.array_equal(np.concatenate(have), want), (name, kind)
+@pytest.mark.parametrize(("fs", "interval_s"), [(48000, 1.0), (44100, 0.1), (96000, 0.5)])
+def test_meter_extremes_are_the_extremes_of_every_sample(fs, interval_s):
+    # Reference, built from the public parts and not from the meter's compiled loop: the DC-blocked
+    # A-weighted signal from WeightingFilter (scipy's sosfilt), squared, F and S weighted sample by sample
+    # by TimeWeighting, and reduced per interval here. The meter, fed in random chunks, must give the same
+    # LAFmax, LAFmin (from 5·τ on), LASmax and LAF bit for bit, and LAeq to float64 rounding (the two sum
+    # in different orders).
+    n, sensitivity = 3 * fs + 1234, 100.0
+    interval = round(interval_s * fs)
+    settling = round(5 * FAST_S * fs)
+    for name, x in _signals(n, fs).items():
+        a = WeightingFilter("A", fs)
+        a.settle(float(np.mean(x[: min(interval, fs)], dtype=np.float64)))
+        a2 = np.square(a.process(x)).astype(np.float64)
+        fast, slow = TimeWeighting(FAST_S, fs).process(a2), TimeWeighting(SLOW_S, fs).process(a2)
+        complete = n // interval * interval
+        starts = np.arange(0, complete, interval)
+        settled = np.where(np.arange(n) < settling, np.inf, fast)[:complete]
 
+        def level(mean_square: np.ndarray) -> np.ndarray:
+            db = leq(np.where(np.isfinite(mean_square), mean_square, np.nan), 10 ** (-sensitivity / 10))
+            return np.where(mean_square < 10 ** (-FLOOR_DB / 10), -np.inf, db)
 
-def test_block_sums_depend_on_the_row_alone():
-    # What bit-identity across chunkings rests on: numpy's einsum gives each row's dot product the same
-    # value whatever the number of rows and wherever the rows sit in memory.
-    rng = np.random.default_rng(9)
-    scale = (1 + 0.01 * rng.random(32)).astype(np.float32)
-    values = (rng.standard_normal(32 * 2000) ** 2).astype(np.float32)
-    single = np.array([np.einsum("j,j->", row, scale) for row in values.reshape(-1, 32)], np.float32)
-    for offset in range(0, 16, 3):
-        moved = np.empty(values.size + 16, np.float32)[offset : offset + values.size]
-        moved[:] = values
-        for first, last in [(0, 1), (0, 7), (3, 1500), (0, 2000), (1999, 2000)]:
-            rows = moved.reshape(-1, 32)[first:last]
-            assert np.array_equal(np.einsum("ij,j->i", rows, scale), single[first:last])
+        expected = {
+            "laeq": level(np.add.reduceat(a2[:complete], starts) / interval),
+            "lafmax": level(np.maximum.reduceat(fast[:complete], starts)),
+            "lafmin": level(np.minimum.reduceat(settled, starts)),
+            "lasmax": level(np.maximum.reduceat(slow[:complete], starts)),
+            "laf": level(settled[starts + interval - 1]),
+        }
+        meter = SoundLevelMeter(fs, sensitivity, interval_s=interval_s)
+        cuts = np.cumsum([0, *chunk_sizes("random", n)])
+        intervals = [i for a, b in zip(cuts, cuts[1:], strict=False) for i in meter.process(x[a:b])]
+        assert len(intervals) == starts.size, name
+        for key, want in expected.items():
+            have = np.array([getattr(i, key) for i in intervals])
+            if key == "laeq":
+                assert np.allclose(have, want, rtol=0, atol=1e-9, equal_nan=True), (name, key)
+            else:
+                assert np.array_equal(have, want, equal_nan=True), (name, key)
 
 
 def test_bad_time_constant_is_refused():

@@ -1,11 +1,14 @@
 """A streaming sound level meter: every completed interval's LAeq, LAFmax and LAFmin (and C, Z, S levels).
 
-This is what runs on a bridge for every USB microphone, so it is built for speed: float32 throughout,
-A-weighted once (scipy's sosfilt), squared, F time-weighted (see
-:mod:`seatwatch.core.acoustics.time_weighting`), and every statistic reduced with one ``ufunc.reduceat``.
+This is what runs on a bridge for every USB microphone, so it is built for speed. The A path — DC
+blocker and A weighting (float32 biquads, the same arithmetic as scipy's ``sosfilt``), square, F and S
+time weighting (:mod:`seatwatch.core.acoustics.time_weighting`, float64) and each span's energy sum and
+extremes — is one compiled loop (:func:`_a_weighted_spans`) that keeps every filter state in registers,
+so a sample is read once and nothing in between is written to memory. The extended levels (C, Z, LCpeak)
+use scipy's ``sosfilt`` and ``ufunc.reduceat``.
 
-Why it measures in spans: scipy's fixed cost per call makes a 100 ms block cost about twice as much per
-sample as a 1 s one, and an interval statistic summed in parts depends on where the parts were cut. So
+Why it measures in spans: a fixed cost per call makes a 100 ms block cost more per sample than a 1 s
+one, and an interval statistic summed in parts depends on where the parts were cut. So
 the stream is cut into spans on a grid fixed to the stream — a span ends at every interval end and every
 1 s within an interval — and the meter holds samples until their span is complete, then filters up to
 1 s of complete spans per call. Each statistic is reduced over one span at a time and the spans of an
@@ -40,8 +43,9 @@ from itertools import accumulate
 
 import numpy as np
 
+from seatwatch.core.acoustics.compiled import compiled, inline
 from seatwatch.core.acoustics.decibels import leq
-from seatwatch.core.acoustics.time_weighting import FAST_S, SLOW_S, TimeWeighting
+from seatwatch.core.acoustics.time_weighting import FAST_S, SLOW_S, TimeWeighting, step
 from seatwatch.core.acoustics.true_peak import TruePeak
 from seatwatch.core.acoustics.weighting import WeightingFilter
 
@@ -50,8 +54,78 @@ FLOOR_DB = 100.0
 quantisation noise of 16-bit PCM (−101.1 dB)."""
 _SETTLING_TIME_CONSTANTS = 5.0
 _BATCH_S = 1.0
-"""Audio filtered per call: long enough that scipy's fixed cost per call is small (a 100 ms call costs
-about twice as much per sample), short enough to stay in the core's cache and bound what the meter holds."""
+"""Audio filtered per call: long enough that the fixed cost per call is small (scipy's makes a 100 ms call
+cost about twice as much per sample), short enough to stay in the core's cache and bound what is held."""
+MAX_A_SECTIONS = 5
+"""Biquads of the A path the compiled loop holds in registers: the DC blocker and A's three sections, or
+four at 88.2 and 96 kHz (:mod:`seatwatch.core.acoustics.weighting`)."""
+
+
+@inline
+def _section(
+    x: float, b0: float, b1: float, b2: float, a1: float, a2: float, z0: float, z1: float
+) -> tuple[float, float, float]:
+    """One biquad, transposed direct form II, in the operation order of scipy's float32 ``sosfilt``, so
+    the A-weighted samples are bit for bit what :class:`WeightingFilter` gives (the tests check it)."""
+    y = b0 * x + z0
+    return y, b1 * x - a1 * y + z1, b2 * x - a2 * y
+
+
+@compiled
+def _a_weighted_spans(
+    x: np.ndarray,
+    sos: np.ndarray,
+    state: np.ndarray,
+    starts: np.ndarray,
+    fast: np.ndarray,
+    slow: np.ndarray,
+    min_from: int,
+    out: np.ndarray,
+) -> None:
+    """The meter's A path over ``x`` (float32) cut into spans at ``starts``.
+
+    ``sos``/``state``: the DC blocker and A sections (float32, 4 or 5 rows) and their state, advanced in
+    place. ``fast``/``slow``: [a, b, value] of the F and S time weightings, value advanced in place.
+    For span j, ``out`` gets: [0] Σ A² in float64, [1] F max, [2] F min and [3] F at the span's last
+    sample, both counting only samples from ``min_from`` on (inf if none), [4] S max.
+    """
+    five = sos.shape[0] == MAX_A_SECTIONS
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    b20, b21, b22, a21, a22 = sos[2, 0], sos[2, 1], sos[2, 2], sos[2, 4], sos[2, 5]
+    b30, b31, b32, a31, a32 = sos[3, 0], sos[3, 1], sos[3, 2], sos[3, 4], sos[3, 5]
+    last = sos.shape[0] - 1
+    b40, b41, b42, a41, a42 = sos[last, 0], sos[last, 1], sos[last, 2], sos[last, 4], sos[last, 5]
+    z00, z01, z10, z11 = state[0, 0], state[0, 1], state[1, 0], state[1, 1]
+    z20, z21, z30, z31 = state[2, 0], state[2, 1], state[3, 0], state[3, 1]
+    z40, z41 = state[last, 0], state[last, 1]
+    fa, fb, f = fast[0], fast[1], fast[2]
+    sa, sb, s = slow[0], slow[1], slow[2]
+    for j in range(starts.size):
+        end = starts[j + 1] if j + 1 < starts.size else x.size
+        total, f_max, f_min, f_last, s_max = 0.0, -np.inf, np.inf, np.inf, -np.inf
+        for n in range(starts[j], end):
+            v, z00, z01 = _section(x[n], b00, b01, b02, a01, a02, z00, z01)
+            v, z10, z11 = _section(v, b10, b11, b12, a11, a12, z10, z11)
+            v, z20, z21 = _section(v, b20, b21, b22, a21, a22, z20, z21)
+            v, z30, z31 = _section(v, b30, b31, b32, a31, a32, z30, z31)
+            if five:
+                v, z40, z41 = _section(v, b40, b41, b42, a41, a42, z40, z41)
+            energy = np.float64(v * v)  # squared in float32, as numpy squares the filtered samples
+            total += energy
+            f = step(f, fa, fb, energy)
+            s = step(s, sa, sb, energy)
+            f_max = max(f_max, f)
+            s_max = max(s_max, s)
+            if n >= min_from:
+                f_min = min(f_min, f)
+                f_last = f
+        out[0, j], out[1, j], out[2, j], out[3, j], out[4, j] = total, f_max, f_min, f_last, s_max
+    state[0, 0], state[0, 1], state[1, 0], state[1, 1] = z00, z01, z10, z11
+    state[2, 0], state[2, 1], state[3, 0], state[3, 1] = z20, z21, z30, z31
+    if five:
+        state[last, 0], state[last, 1] = z40, z41
+    fast[2], slow[2] = f, s
 
 
 @dataclass(frozen=True)
@@ -112,13 +186,16 @@ class SoundLevelMeter:
         self._reference = 10.0 ** (-sensitivity_db / 10.0)
         self._floor_mean_square = 10.0 ** (-floor_db / 10.0)
         self._a = WeightingFilter("A", fs)
-        self._fast = TimeWeighting(FAST_S, fs)
+        if not 4 <= self._a.sos.shape[0] <= MAX_A_SECTIONS:
+            raise ValueError(f"the A path at {fs:g} Hz has {self._a.sos.shape[0]} sections, not 4 or 5")
+        fast, slow = TimeWeighting(FAST_S, fs), TimeWeighting(SLOW_S, fs)
+        self._fast = np.array([fast.a, fast.b, fast.value])  # advanced by the compiled A path
+        self._slow = np.array([slow.a, slow.b, slow.value])
         self._filters = [self._a]
         if extended:
             self._c = WeightingFilter("C", fs)
             self._z = WeightingFilter("Z", fs)
             self._filters += [self._c, self._z]
-            self._slow = TimeWeighting(SLOW_S, fs)
             self._peak = TruePeak(fs)
         self._settling = round(_SETTLING_TIME_CONSTANTS * FAST_S * fs)
         self._stats = len(_MERGE) if extended else 3
@@ -194,27 +271,27 @@ class SoundLevelMeter:
     def _reduce(self, x: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """Filter the spans and reduce every statistic over the segments that begin at ``starts``.
 
-        Sums are taken in float64 on each span alone (a float64 copy, so no casting buffer crosses a span
-        boundary): they depend only on the span, never on what else was filtered in the same call.
+        Sums are taken in float64 on each span alone (the compiled loop restarts them per span; the
+        extended sums square a float64 copy, so no casting buffer crosses a span boundary): they depend
+        only on the span, never on what else was filtered in the same call.
         """
         if self._measured == 0:  # settle the DC blockers on the first span, the same however chunked
             offset = float(np.mean(x[: starts[1]] if starts.size > 1 else x, dtype=np.float64))
             for weighting in self._filters:
                 weighting.settle(offset)
-        a2 = self._a.process(x)
-        np.square(a2, out=a2)
         unsettled = max(self._settling - self._measured, 0)
         self._measured += x.size
-        fast_max, fast_min, fast_last = self._fast.extremes(a2, starts, min_from=unsettled)
-        rows = [np.add.reduceat(a2.astype(np.float64), starts), fast_max, fast_min]
+        a_path = np.empty((5, starts.size))
+        _a_weighted_spans(x, self._a.sos, self._a.state, starts, self._fast, self._slow, unsettled, a_path)
+        rows = [a_path[0], a_path[1], a_path[2]]
         if self.extended:
             c = self._c.process(x)
             rows += [
-                self._slow.extremes(a2, starts)[0],
+                a_path[4],
                 np.add.reduceat(np.square(c, dtype=np.float64), starts),
                 np.maximum.reduceat(self._peak.process(c), starts),
                 np.add.reduceat(np.square(self._z.process(x), dtype=np.float64), starts),
-                fast_last,
+                a_path[3],
             ]
         return np.array(rows, dtype=np.float64)
 

@@ -183,16 +183,17 @@ class WeightingFilter:
         self.kind = _check_kind(kind)
         self.fs = float(fs)
         self.sos = measurement_sections(self.kind, fs).astype(np.float32)
-        self._state = np.zeros((self.sos.shape[0], 2), dtype=np.float32)
+        self.state = np.zeros((self.sos.shape[0], 2), dtype=np.float32)
+        """The sections' state (scipy's ``zi`` layout), public so the meter's compiled A path advances it."""
 
     def settle(self, offset: float) -> None:
         """Put the filter in the steady state of a constant input ``offset`` (output 0): a stream that
         starts on a DC offset then shows no switch-on step. Only the DC blocker holds anything, because
         nothing of a constant passes it."""
-        self._state = np.zeros_like(self._state)
-        self._state[0, 0] = -self.sos[0, 0] * np.float32(offset)  # y = b0·x + z0 = 0 for x = offset
+        self.state = np.zeros_like(self.state)
+        self.state[0, 0] = -self.sos[0, 0] * np.float32(offset)  # y = b0·x + z0 = 0 for x = offset
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Weight the next block of samples (1-D); returns a new float32 array of the same length."""
-        y, self._state = signal.sosfilt(self.sos, np.asarray(x, dtype=np.float32), zi=self._state)
+        y, self.state = signal.sosfilt(self.sos, np.asarray(x, dtype=np.float32), zi=self.state)
         return y
