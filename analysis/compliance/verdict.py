@@ -13,14 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from seatwatch.core.rules.profile import Check
+from seatwatch.core.vocabulary import Verdict
 
-VERDICTS: tuple[str, ...] = ("pass", "marginal", "insufficient_data", "fail")
 
-
-def worst(verdicts: Iterable[str]) -> str:
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
     """The worst verdict; no checks at all is insufficient data, never a pass."""
-    ranks = [VERDICTS.index(v) for v in verdicts]
-    return VERDICTS[max(ranks)] if ranks else "insufficient_data"
+    order = list(Verdict)  # best to worst: the members are declared in that order
+    ranks = [order.index(v) for v in verdicts]
+    return order[max(ranks)] if ranks else Verdict.INSUFFICIENT_DATA
 
 
 @dataclass
@@ -36,7 +36,7 @@ class CheckResult:
     direction: str
     source: str
     confidence: str
-    verdict: str
+    verdict: Verdict
     coverage: float | None
     reasons: list[str] = field(default_factory=list)
     details: dict[str, float | str | None] = field(default_factory=dict)
@@ -60,7 +60,7 @@ def judge(check: Check, value: float | None, coverage: float, min_coverage: floa
         direction=check.direction,
         source=check.source,
         confidence=check.confidence,
-        verdict="insufficient_data",
+        verdict=Verdict.INSUFFICIENT_DATA,
         coverage=coverage,
     )
     word = "at most" if check.direction == "max" else "at least"
@@ -76,15 +76,15 @@ def judge(check: Check, value: float | None, coverage: float, min_coverage: floa
         return result
     shown = fmt(value, check.unit)
     if check.meets(value, check.target):
-        result.verdict = "pass"
+        result.verdict = Verdict.PASS
         result.reasons.append(f"{shown} meets the target ({word} {fmt(check.target, check.unit)})")
     elif check.meets(value, check.required):
-        result.verdict = "marginal"
+        result.verdict = Verdict.MARGINAL
         result.reasons.append(
             f"{shown} meets the requirement ({word} {fmt(check.required, check.unit)}) "
             f"but not the target ({fmt(check.target, check.unit)})"
         )
     else:
-        result.verdict = "fail"
+        result.verdict = Verdict.FAIL
         result.reasons.append(f"{shown} misses the requirement ({word} {fmt(check.required, check.unit)})")
     return result
