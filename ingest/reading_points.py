@@ -27,7 +27,7 @@ from seatwatch.core.calibration_records import CalibrationBook
 from seatwatch.core.contract import Reading, Rejected, parse_message, topic_bridge
 from seatwatch.core.line_protocol import field_value, line, series_key
 from seatwatch.core.site import Installation, Site
-from seatwatch.core.vocabulary import RejectReason
+from seatwatch.core.vocabulary import Quantity, RejectReason
 
 log = logging.getLogger("seatwatch.ingest")
 FLOOR_MARGIN_DB = 3.0
@@ -175,7 +175,7 @@ class PointMaker:
         ts_ns = r.ts * 1_000_000
         dur = repr(r.dur)
         if r.laeq is not None:
-            record = self.book.in_force(r.sensor, "noise", t)
+            record = self.book.in_force(r.sensor, Quantity.NOISE, t)
             raw_laeq = repr(r.laeq)
             if record is None:  # the calibrated level is the raw one: format it once
                 laeq, text = r.laeq, raw_laeq
@@ -200,7 +200,7 @@ class PointMaker:
                 f"raw_laeq={raw_laeq},below_floor={below},{cal} {ts_ns}"
             )
         if r.lux is not None:
-            record = self.book.in_force(r.sensor, "light", t)
+            record = self.book.in_force(r.sensor, Quantity.LIGHT, t)
             raw_lux = repr(r.lux)
             if record is None:
                 lux, cal = raw_lux, _NO_CAL
