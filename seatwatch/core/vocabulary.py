@@ -132,6 +132,8 @@ def member_of(kind: type[V], value: object) -> V | None:
     """The member of ``kind`` whose value is ``value``, or None, for a reader that reports a bad value with
     the key that held it. (``kind(value)`` raises; ``value in kind`` raises TypeError for a non-member
     before Python 3.12.)"""
+    if not isinstance(value, str):
+        return None
     try:
         return kind(value)
     except ValueError:
