@@ -9,7 +9,7 @@ measured failure outranks a gap, and a gap outranks a marginal result because it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from seatwatch.core.rules.profile import Check
@@ -21,6 +21,13 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
     order = list(Verdict)  # best to worst: the members are declared in that order
     ranks = [order.index(v) for v in verdicts]
     return order[max(ranks)] if ranks else Verdict.INSUFFICIENT_DATA
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    """Seats counted by verdict as the analyze and report commands print them: '40 pass, 3 marginal,
+    1 fail, 4 insufficient data' (the failures before the gaps, as an operator reads a result)."""
+    shown = (Verdict.PASS, Verdict.MARGINAL, Verdict.FAIL, Verdict.INSUFFICIENT_DATA)
+    return ", ".join(f"{counts[v]} {v.replace('_', ' ')}" for v in shown)
 
 
 @dataclass

@@ -18,6 +18,7 @@ import pytest
 
 from analysis.compliance.calibration_check import calibration_result
 from analysis.compliance.engine import Assessment, SeatResult, ZoneResult
+from analysis.compliance.verdict import counts_text, worst
 from analysis.report.document import report_document
 from analysis.report.html import report_html
 from dashboards import bundle
@@ -109,6 +110,16 @@ def test_member_of_finds_members_and_refuses_anything_else() -> None:
     assert member_of(Verdict, "fail") is Verdict.FAIL
     strangers: list[object] = ["sound", "", "NOISE", 3, None, ["noise"], {}]
     assert [member_of(Quantity, v) for v in strangers] == [None] * len(strangers)
+
+
+def test_worst_ranks_by_the_declared_order_and_commands_print_counts_in_words() -> None:
+    assert worst([Verdict.PASS, Verdict.INSUFFICIENT_DATA, Verdict.MARGINAL]) is Verdict.INSUFFICIENT_DATA
+    assert (
+        worst([Verdict.INSUFFICIENT_DATA, Verdict.FAIL]) is Verdict.FAIL
+        and worst([]) is Verdict.INSUFFICIENT_DATA
+    )
+    counts = {"seats": 48, "pass": 40, "marginal": 3, "insufficient_data": 4, "fail": 1}
+    assert counts_text(counts) == "40 pass, 3 marginal, 1 fail, 4 insufficient data"
 
 
 # -- a value outside a vocabulary is reported at its key, with what is allowed ---------------------------
