@@ -35,6 +35,7 @@ from dashboards.model import JSON, stable_uid
 from dashboards.sensor_health import installed_at
 from seatwatch.core.hours import DAY_NAMES
 from seatwatch.core.site import Site
+from seatwatch.core.vocabulary import Quantity, ZoneKind
 
 NOISE_WINDOW_MIN = 15
 LIGHT_WINDOW_MIN = 15
@@ -79,7 +80,10 @@ SUMMARIES = {
         "en": 'Site {site}: ingest refused {{{{ printf "%.0f" $values.B.Value }}}} readings in {minutes} min',
     },
 }
-QUANTITY_WORDS = {"zh": {"noise": "噪声", "light": "照度"}, "en": {"noise": "noise", "light": "light"}}
+QUANTITY_WORDS = {
+    "zh": {Quantity.NOISE: "噪声", Quantity.LIGHT: "照度"},
+    "en": {Quantity.NOISE: "noise", Quantity.LIGHT: "light"},
+}
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,9 @@ class RuleGroup:
         }
 
 
-def build(site: Site, limits: dict[str, KindLimits], ds_uid: str, language: str) -> tuple[RuleGroup, ...]:
+def build(
+    site: Site, limits: dict[ZoneKind, KindLimits], ds_uid: str, language: str
+) -> tuple[RuleGroup, ...]:
     ds = _Rules(site, ds_uid, language)
     seats: list[JSON] = []
     for zone in sorted(site.zones.values(), key=lambda z: z.id):
@@ -109,16 +115,22 @@ def build(site: Site, limits: dict[str, KindLimits], ds_uid: str, language: str)
         kind = limits[zone.kind]
         if kind.noise:
             seats.append(
-                ds.zone_rule("noise", zone.id, kind.noise.check, kind.noise.required, kind.noise.source)
+                ds.zone_rule(
+                    Quantity.NOISE, zone.id, kind.noise.check, kind.noise.required, kind.noise.source
+                )
             )
         if kind.light:
             seats.append(
-                ds.zone_rule("light", zone.id, kind.light.check, kind.light.required, kind.light.source)
+                ds.zone_rule(
+                    Quantity.LIGHT, zone.id, kind.light.check, kind.light.required, kind.light.source
+                )
             )
     sensors: list[JSON] = []
     for sensor_id in sorted(site.sensors):
         measures = site.sensors[sensor_id].measures
-        sensors.append(ds.silent_rule(sensor_id, "noise" if "noise" in measures else measures[0]))
+        sensors.append(
+            ds.silent_rule(sensor_id, Quantity.NOISE if Quantity.NOISE in measures else measures[0])
+        )
         sensors.extend(ds.calibration_rule(sensor_id, quantity) for quantity in measures)
     ingest = ds.ingest_rules()
     return tuple(
@@ -196,7 +208,7 @@ class _Rules:
     def _text(self, kind: str, **values: object) -> str:
         return SUMMARIES[kind][self.language].format(**values)
 
-    def _quantity(self, quantity: str) -> str:
+    def _quantity(self, quantity: Quantity) -> str:
         return QUANTITY_WORDS[self.language][quantity]
 
     def _query(self, query: str, window_s: int) -> JSON:
@@ -246,18 +258,18 @@ class _Rules:
             "annotations": {"summary": summary},
         }
 
-    def zone_rule(self, quantity: str, zone: str, check: str, required: float, source: str) -> JSON:
+    def zone_rule(self, quantity: Quantity, zone: str, check: str, required: float, source: str) -> JSON:
         name = self.site.zones[zone].name
-        if quantity == "noise":
+        if quantity == Quantity.NOISE:
             query = panel_queries.seat_levels(self.site.id, panel_queries.RANGE, [zone])
-            window, comparison = NOISE_WINDOW_MIN, ("gt", required)
+            window, comparison, side = NOISE_WINDOW_MIN, ("gt", required), "above"
         else:
             query = panel_queries.seat_lux(self.site.id, panel_queries.RANGE, [zone])
-            window, comparison = LIGHT_WINDOW_MIN, ("lt", required)
+            window, comparison, side = LIGHT_WINDOW_MIN, ("lt", required), "below"
         summary = self._text(quantity, zone=name, window=window, limit=required, check=check, source=source)
         return self._rule(
             f"{quantity}-{zone}",
-            f"{name}: seat {quantity} {'above' if quantity == 'noise' else 'below'} {required:g} ({check})",
+            f"{name}: seat {quantity} {side} {required:g} ({check})",
             query,
             window * 60,
             comparison,
@@ -267,7 +279,7 @@ class _Rules:
             pending="5m",
         )
 
-    def silent_rule(self, sensor: str, quantity: str) -> JSON:
+    def silent_rule(self, sensor: str, quantity: Quantity) -> JSON:
         seat, zone = installed_at(self.site, sensor)
         query = panel_queries.sensor_readings(self.site.id, quantity, sensor)
         summary = self._text(
@@ -289,7 +301,7 @@ class _Rules:
             summary,
         )
 
-    def calibration_rule(self, sensor: str, quantity: str) -> JSON:
+    def calibration_rule(self, sensor: str, quantity: Quantity) -> JSON:
         seat, zone = installed_at(self.site, sensor)
         recent_days = CALIBRATION_VALID_DAYS - CALIBRATION_DUE_DAYS
         query = panel_queries.calibrations_since(self.site.id, sensor, quantity, recent_days)

@@ -7,7 +7,6 @@ Days are the site's local calendar days (``tz()`` in the query), as the complian
 from __future__ import annotations
 
 from dashboards import panel_queries
-from dashboards.floor_overview import VERDICT_COLOURS
 from dashboards.model import (
     JSON,
     field_config,
@@ -21,6 +20,7 @@ from dashboards.model import (
     targets,
 )
 from seatwatch.core.site import Site
+from seatwatch.core.vocabulary import VERDICT_COLOURS
 
 WORST = 10
 

@@ -13,8 +13,6 @@ from dashboards.limits import KindLimits
 from dashboards.model import (
     FAIL,
     JSON,
-    MARGINAL,
-    NO_DATA,
     PASS,
     dashboard_link,
     field_config,
@@ -34,12 +32,12 @@ from dashboards.model import (
 )
 from dashboards.sensor_health import roster_table
 from seatwatch.core.site import Site
+from seatwatch.core.vocabulary import VERDICT_COLOURS, Quantity, ZoneKind
 
-VERDICT_COLOURS = {"pass": PASS, "marginal": MARGINAL, "fail": FAIL, "insufficient_data": NO_DATA}
 ROW_HEIGHT_PER_SEAT = 0.8
 
 
-def build(site: Site, limits: dict[str, KindLimits], ds: JSON) -> JSON:
+def build(site: Site, limits: dict[ZoneKind, KindLimits], ds: JSON) -> JSON:
     seat_uid = site_uid(site, "seat")
     panels = [
         _compliance_summary(site, ds),
@@ -50,7 +48,7 @@ def build(site: Site, limits: dict[str, KindLimits], ds: JSON) -> JSON:
         seats = len(site.seats_in_zone(zone.id))
         if seats:
             panels.append(_zone_table(site, zone.id, zone.name, limits[zone.kind], seats, ds, seat_uid))
-    panels.extend(roster_table(site, q, ds) for q in ("noise", "light"))
+    panels.extend(roster_table(site, q, ds) for q in Quantity)
     return site_dashboard(
         site,
         "floor",
@@ -81,7 +79,7 @@ def _compliance_summary(site: Site, ds: JSON) -> JSON:
 def _reporting(site: Site, ds: JSON) -> list[JSON]:
     """One stat per quantity: red while fewer sensors report than the site file installs."""
     out = []
-    for quantity in ("noise", "light"):
+    for quantity in Quantity:
         expected = sum(quantity in s.measures for s in site.sensors.values())
         config = field_config(decimals=0, steps=thresholds(FAIL, [(float(expected), PASS)]))
         config["defaults"]["noValue"] = "0"
@@ -136,7 +134,7 @@ def _zone_table(
 def _limits_text(limits: KindLimits) -> str:
     parts = [
         f"{q}: required {lim.required:g}, target {lim.target:g} {lim.unit} ({lim.check}; {lim.source})"
-        for q, lim in (("noise", limits.noise), ("light", limits.light))
+        for q, lim in ((Quantity.NOISE, limits.noise), (Quantity.LIGHT, limits.light))
         if lim
     ]
     return "Colours follow the rules profile. " + "; ".join(parts)

@@ -13,6 +13,7 @@ from dashboards import panel_queries
 from dashboards.limits import KindLimits
 from dashboards.model import (
     JSON,
+    NO_DATA,
     dashboard_link,
     field_config,
     influx_target,
@@ -21,15 +22,15 @@ from dashboards.model import (
     panel,
 )
 from seatwatch.core.site import Site
+from seatwatch.core.vocabulary import ZoneKind
 
 SEAT_W_M, SEAT_H_M = 2.0, 1.4  # a seat's box on the plan, in metres
 MARGIN_M = 0.6  # zone box around its seats
 MAX_WIDTH_PX = 1150
 MAX_SCALE = 48.0  # pixels per metre on a small floor
-NO_DATA_COLOUR = "#808080"
 
 
-def build(site: Site, limits: dict[str, KindLimits], ds: JSON, seat_uid: str) -> JSON:
+def build(site: Site, limits: dict[ZoneKind, KindLimits], ds: JSON, seat_uid: str) -> JSON:
     scale = _scale(site)
     elements = [
         *(_zone_box(site, zone_id, scale) for zone_id in sorted(site.zones) if site.seats_in_zone(zone_id))
@@ -142,7 +143,7 @@ def _seat(site: Site, seat_id: str, scale: float) -> list[JSON]:
         f"seat {seat_id}",
         _placement(x, y, SEAT_W_M, SEAT_H_M, scale),
         {"mode": "field", "field": data_seat, "fixed": ""},
-        {"color": {"field": data_seat, "fixed": NO_DATA_COLOUR}},
+        {"color": {"field": data_seat, "fixed": NO_DATA}},
     )
     label = _element(
         "text",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from seatwatch.core.rules.profile import Check, RulesProfile, load_rules_profile
 from seatwatch.core.site import Site
+from seatwatch.core.vocabulary import Metric, ZoneKind
 
 
 @dataclass(frozen=True)
@@ -39,23 +40,23 @@ def site_profile(site: Site) -> RulesProfile:
     return load_rules_profile(site.profile, site.path.parent if site.path else None)
 
 
-def limits_by_kind(site: Site, profile: RulesProfile) -> dict[str, KindLimits]:
+def limits_by_kind(site: Site, profile: RulesProfile) -> dict[ZoneKind, KindLimits]:
     """Limits for every zone kind the site uses.
 
     Noise: the seat LAeq check over occupied hours (the level agents work in), not the background one —
     a live level is compared with what people hear while they work. Light: the seat illuminance check.
     """
     kinds = sorted({zone.kind for zone in site.zones.values()})
-    out: dict[str, KindLimits] = {}
+    out: dict[ZoneKind, KindLimits] = {}
     for kind in kinds:
         checks = profile.checks_for(kind)
-        noise = _first(checks, "laeq", prefer_hours="occupied", avoid_hours="unoccupied")
-        light = _first(checks, "lux", prefer_hours="occupied", avoid_hours="unoccupied")
+        noise = _first(checks, Metric.LAEQ, prefer_hours="occupied", avoid_hours="unoccupied")
+        light = _first(checks, Metric.LUX, prefer_hours="occupied", avoid_hours="unoccupied")
         out[kind] = KindLimits(_limit(noise), _limit(light))
     return out
 
 
-def _first(checks: tuple[Check, ...], metric: str, prefer_hours: str, avoid_hours: str) -> Check | None:
+def _first(checks: tuple[Check, ...], metric: Metric, prefer_hours: str, avoid_hours: str) -> Check | None:
     candidates = [c for c in checks if c.metric == metric and c.hours != avoid_hours]
     preferred = [c for c in candidates if c.hours == prefer_hours]
     return (preferred or candidates or [None])[0]

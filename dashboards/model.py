@@ -17,6 +17,7 @@ from typing import Any
 
 from dashboards.limits import Limit
 from seatwatch.core.site import Site
+from seatwatch.core.vocabulary import VERDICT_COLOURS, Verdict
 
 JSON = dict[str, Any]
 GRID_WIDTH = 24
@@ -25,7 +26,10 @@ SCHEMA_VERSION = 39
 UID_MAX = 40
 _UID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
-PASS, MARGINAL, FAIL, NO_DATA = "green", "yellow", "red", "blue"
+# Limit bands, verdict counts and status cells in the verdicts' colours, as the report paints them; a seat
+# with no data takes insufficient data's grey.
+PASS, MARGINAL, FAIL = (VERDICT_COLOURS[v] for v in (Verdict.PASS, Verdict.MARGINAL, Verdict.FAIL))
+NO_DATA = VERDICT_COLOURS[Verdict.INSUFFICIENT_DATA]
 
 
 def stable_uid(*parts: str) -> str:

@@ -28,17 +28,22 @@ from dashboards.model import (
 )
 from seatwatch.core.hours import DAY_NAMES
 from seatwatch.core.site import Site
+from seatwatch.core.vocabulary import Quantity, ZoneKind
 
 SHADE = "rgba(120, 160, 255, 0.12)"
 LIMIT_STYLE = {"custom.lineStyle": {"fill": "dash", "dash": [10, 10]}, "custom.fillOpacity": 0}
 
 
-def build(site: Site, limits: dict[str, KindLimits], ds: JSON) -> JSON:
-    zones_by_kind: dict[str, list[str]] = {}
+def build(site: Site, limits: dict[ZoneKind, KindLimits], ds: JSON) -> JSON:
+    zones_by_kind: dict[ZoneKind, list[str]] = {}
     for zone in site.zones.values():
         zones_by_kind.setdefault(zone.kind, []).append(zone.id)
-    noise_lines = _limit_lines(site, "noise", zones_by_kind, {k: v.noise for k, v in limits.items()}, ds)
-    light_lines = _limit_lines(site, "light", zones_by_kind, {k: v.light for k, v in limits.items()}, ds)
+    noise_lines = _limit_lines(
+        site, Quantity.NOISE, zones_by_kind, {k: v.noise for k, v in limits.items()}, ds
+    )
+    light_lines = _limit_lines(
+        site, Quantity.LIGHT, zones_by_kind, {k: v.light for k, v in limits.items()}, ds
+    )
     panels = [
         _series_panel(
             "LAeq (energy mean per interval) and limits",
@@ -103,7 +108,11 @@ def _series_panel(title: str, query: str, lines: list[tuple[str, JSON]], unit: s
 
 
 def _limit_lines(
-    site: Site, quantity: str, zones_by_kind: dict[str, list[str]], by_kind: dict[str, Limit | None], ds: JSON
+    site: Site,
+    quantity: Quantity,
+    zones_by_kind: dict[ZoneKind, list[str]],
+    by_kind: dict[ZoneKind, Limit | None],
+    ds: JSON,
 ) -> list[tuple[str, JSON]]:
     """(label, target B, C, ...) for the required and target lines of every zone kind that has a limit;
     only the selected seat's own kind returns data."""

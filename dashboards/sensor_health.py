@@ -36,24 +36,25 @@ from dashboards.model import (
     thresholds,
 )
 from seatwatch.core.site import Site
+from seatwatch.core.vocabulary import Quantity
 
 SHARE_FIELD = "share below floor"
 STALE, NEVER = "STALE", "never calibrated"
 
 
-def recent_column(quantity: str) -> str:
+def recent_column(quantity: Quantity) -> str:
     return f"{quantity} readings (last {panel_queries.SILENT_MINUTES} min)"
 
 
 def build(site: Site, ds: JSON) -> JSON:
     panels = [
-        *(roster_table(site, q, ds) for q in ("noise", "light")),
-        *(last_reading_table(site, q, ds) for q in ("noise", "light")),
+        *(roster_table(site, q, ds) for q in Quantity),
+        *(last_reading_table(site, q, ds) for q in Quantity),
         panel(
             "timeseries",
             "Readings per second",
             ds,
-            targets(ds, [panel_queries.readings_per_second(site.id, q) for q in ("noise", "light")]),
+            targets(ds, [panel_queries.readings_per_second(site.id, q) for q in Quantity]),
             (12, 8),
             config=field_config("reqps", decimals=2),
         ),
@@ -78,7 +79,7 @@ def build(site: Site, ds: JSON) -> JSON:
             "seconds off puts its readings in the wrong second (check its NTP). From the bridges' status.",
             config=field_config("s", decimals=2),
         ),
-        *(calibration_table(site, q, ds) for q in ("noise", "light")),
+        *(calibration_table(site, q, ds) for q in Quantity),
     ]
     sensors = sorted(site.sensors)
     variable = custom_variable("sensor", "Sensor", [(s, s) for s in sensors], include_all=True)
@@ -102,7 +103,7 @@ def installed_at(site: Site, sensor: str) -> tuple[str, str]:
     return installation.seat, site.seats[installation.seat].zone
 
 
-def sensor_frame(site: Site, quantity: str) -> JSON:
+def sensor_frame(site: Site, quantity: Quantity) -> JSON:
     """A static frame (target A) of every sensor of the site file that measures ``quantity``."""
     sensors = sorted(s for s, sensor in site.sensors.items() if quantity in sensor.measures)
     places = [installed_at(site, s) for s in sensors]
@@ -130,7 +131,7 @@ def _site_list_panel(title: str, frame: JSON, query: JSON, column: str, config: 
     )
 
 
-def roster_table(site: Site, quantity: str, ds: JSON) -> JSON:
+def roster_table(site: Site, quantity: Quantity, ds: JSON) -> JSON:
     """Every sensor of the site file measuring ``quantity``; no reading in the last minutes reads STALE."""
     column = recent_column(quantity)
     query = influx_target(ds, "B", panel_queries.recent_readings(site.id, quantity, column), table=True)
@@ -152,7 +153,7 @@ def roster_table(site: Site, quantity: str, ds: JSON) -> JSON:
     return _site_list_panel(title, sensor_frame(site, quantity), query, column, config, ds)
 
 
-def calibration_table(site: Site, quantity: str, ds: JSON) -> JSON:
+def calibration_table(site: Site, quantity: Quantity, ds: JSON) -> JSON:
     """Every sensor measuring ``quantity`` with its latest calibration's due date; none = never calibrated."""
     query = influx_target(ds, "B", panel_queries.calibration_due(site.id, quantity), table=True)
     config = field_config(
@@ -169,7 +170,7 @@ def calibration_table(site: Site, quantity: str, ds: JSON) -> JSON:
     return _site_list_panel(title, sensor_frame(site, quantity), query, "valid until", config, ds)
 
 
-def last_reading_table(site: Site, quantity: str, ds: JSON) -> JSON:
+def last_reading_table(site: Site, quantity: Quantity, ds: JSON) -> JSON:
     """Each sensor's last reading, oldest first: a sensor at the top that reported long ago is stale."""
     return panel(
         "table",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from firmware_bridge.driver_config import DriverConfigError
+from seatwatch.core.vocabulary import Quantity, member_of
 
 SHIPPED = Path(__file__).parent / "modbus_profiles"
 FUNCTIONS = {3: "read holding registers", 4: "read input registers"}
@@ -34,7 +35,7 @@ KEYS = {
 @dataclass(frozen=True)
 class RegisterProfile:
     name: str
-    quantity: str  # "noise" (instantaneous dB(A), integrated on the host) or "light" (lx)
+    quantity: Quantity  # noise: instantaneous dB(A), integrated on the host; light: lx
     function: int
     register: int
     type: str
@@ -88,7 +89,7 @@ def load_register_profile(name_or_path: str, base: Path | None = None) -> Regist
 def _validate(doc: dict, path: Path) -> RegisterProfile:
     problems = [f"unknown key {k!r}" for k in doc if k not in KEYS]
     checks = {
-        "quantity": (doc.get("quantity") in ("noise", "light"), "must be 'noise' or 'light'"),
+        "quantity": (member_of(Quantity, doc.get("quantity")) is not None, "must be 'noise' or 'light'"),
         "function": (doc.get("function") in FUNCTIONS, "must be 3 or 4"),
         "register": (_int_in(doc.get("register"), 0, 65535), "must be a register address 0..65535"),
         "type": (doc.get("type") in TYPES, f"must be one of {', '.join(TYPES)}"),
@@ -102,7 +103,7 @@ def _validate(doc: dict, path: Path) -> RegisterProfile:
         raise DriverConfigError(f"{path}: " + "; ".join(problems))
     return RegisterProfile(
         name=str(doc.get("name", path.stem)),
-        quantity=doc["quantity"],
+        quantity=Quantity(doc["quantity"]),
         function=doc["function"],
         register=doc["register"],
         type=doc["type"],

@@ -11,12 +11,13 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from seatwatch.core.contract import TOPIC_ROOT
+from seatwatch.core.vocabulary import RejectReason
 
 log = logging.getLogger("seatwatch.ingest")
 
@@ -67,11 +68,11 @@ class Metrics:
         self.lag = Gauge(
             "seatwatch_ingest_lag_seconds", "now minus the newest reading time made durable", registry=r
         )
-        self._reject_counts: dict[str, int] = {}
+        self._reject_counts: dict[RejectReason, int] = {}
         self._skews: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def count_rejects(self, reasons: dict[str, int]) -> None:
+    def count_rejects(self, reasons: Mapping[RejectReason, int]) -> None:
         with self._lock:
             for reason, n in reasons.items():
                 self.rejects.labels(reason).inc(n)

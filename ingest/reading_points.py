@@ -27,6 +27,7 @@ from seatwatch.core.calibration_records import CalibrationBook
 from seatwatch.core.contract import Reading, Rejected, parse_message, topic_bridge
 from seatwatch.core.line_protocol import field_value, line, series_key
 from seatwatch.core.site import Installation, Site
+from seatwatch.core.vocabulary import Quantity, RejectReason
 
 log = logging.getLogger("seatwatch.ingest")
 FLOOR_MARGIN_DB = 3.0
@@ -48,7 +49,7 @@ class Converted:
 
     lines: list[str] = field(default_factory=list)
     readings: int = 0
-    rejects: Counter[str] = field(default_factory=Counter)
+    rejects: Counter[RejectReason] = field(default_factory=Counter)
     newest_ms: int = 0
     batch: str | None = None  # the bridge batch id to acknowledge end to end once durable
 
@@ -109,14 +110,14 @@ class PointMaker:
             except Exception as exc:  # a bug: refuse this reading only, and say so loudly
                 log.exception("could not convert a reading of %s on %s", reading.sensor, topic)
                 problem = Rejected(
-                    "internal_error", f"{type(exc).__name__}: {exc}", reading.sensor, _raw(reading)
+                    RejectReason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", reading.sensor, _raw(reading)
                 )
             if problem is None:
                 out.readings += 1
                 out.newest_ms = max(out.newest_ms, reading.ts)
             else:
                 rejected.append(problem)
-        groups: dict[tuple[str, str | None], list[Rejected]] = {}
+        groups: dict[tuple[RejectReason, str | None], list[Rejected]] = {}
         for refusal in rejected:
             out.rejects[refusal.reason] += 1
             groups.setdefault((refusal.reason, refusal.sensor), []).append(refusal)
@@ -150,11 +151,14 @@ class PointMaker:
         sensor = site.sensors.get(r.sensor)
         if sensor is None:
             return Rejected(
-                "unknown_sensor", f"sensor {r.sensor!r} is not in site {site.id!r}", r.sensor, _raw(r)
+                RejectReason.UNKNOWN_SENSOR,
+                f"sensor {r.sensor!r} is not in site {site.id!r}",
+                r.sensor,
+                _raw(r),
             )
         if bridge is not None and sensor.bridge != bridge:
             return Rejected(
-                "wrong_bridge",
+                RejectReason.WRONG_BRIDGE,
                 f"sensor {r.sensor!r} belongs to bridge {sensor.bridge!r}, not {bridge!r} that sent it",
                 r.sensor,
                 _raw(r),
@@ -163,7 +167,7 @@ class PointMaker:
         placed = index.at(r.sensor, t)
         if placed is None:
             return Rejected(
-                "not_installed",
+                RejectReason.NOT_INSTALLED,
                 f"sensor {r.sensor!r} was not installed at {t.isoformat()}",
                 r.sensor,
                 _raw(r),
@@ -171,7 +175,7 @@ class PointMaker:
         ts_ns = r.ts * 1_000_000
         dur = repr(r.dur)
         if r.laeq is not None:
-            record = self.book.in_force(r.sensor, "noise", t)
+            record = self.book.in_force(r.sensor, Quantity.NOISE, t)
             raw_laeq = repr(r.laeq)
             if record is None:  # the calibrated level is the raw one: format it once
                 laeq, text = r.laeq, raw_laeq
@@ -196,7 +200,7 @@ class PointMaker:
                 f"raw_laeq={raw_laeq},below_floor={below},{cal} {ts_ns}"
             )
         if r.lux is not None:
-            record = self.book.in_force(r.sensor, "light", t)
+            record = self.book.in_force(r.sensor, Quantity.LIGHT, t)
             raw_lux = repr(r.lux)
             if record is None:
                 lux, cal = raw_lux, _NO_CAL

@@ -43,6 +43,7 @@ from seatwatch.core.line_protocol import line
 from seatwatch.core.settings import Services
 from seatwatch.core.site import Site
 from seatwatch.core.supervision import Supervisor
+from seatwatch.core.vocabulary import RejectReason
 
 log = logging.getLogger("seatwatch.ingest")
 
@@ -147,10 +148,11 @@ class IngestService:
             log.exception("could not convert a message on %s", message.topic)
             raw = message.payload[:512].decode("utf-8", "replace")
             converted = Converted()
-            converted.rejects["internal_error"] += 1
+            converted.rejects[RejectReason.INTERNAL_ERROR] += 1
             converted.lines.append(
                 self.maker.reject_line(
-                    Rejected("internal_error", f"{type(exc).__name__}: {exc}", None, raw), message.topic
+                    Rejected(RejectReason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", None, raw),
+                    message.topic,
                 )
             )
         if converted.rejects:
@@ -172,12 +174,13 @@ class IngestService:
             record = CalibrationRecord.from_json(payload)
         except ValueError as exc:  # BadRecord: refused, counted, logged once per record topic
             raw = payload[:512].decode("utf-8", "replace")
-            self.metrics.count_rejects({"bad_calibration": 1})
+            self.metrics.count_rejects({RejectReason.BAD_CALIBRATION: 1})
             if topic not in self._bad_record_topics:
                 self._bad_record_topics.add(topic)
                 log.error("calibration record on %s refused (readings stay uncorrected): %s", topic, exc)
             self.sink.add(
-                [self.maker.reject_line(Rejected("bad_calibration", str(exc), None, raw), topic)], token
+                [self.maker.reject_line(Rejected(RejectReason.BAD_CALIBRATION, str(exc), None, raw), topic)],
+                token,
             )
             return
         if self.book.add(record):

@@ -12,6 +12,7 @@ import pytest
 from dashboards import bundle
 from seatwatch.core.settings import load_services
 from seatwatch.core.site_file import load_site
+from seatwatch.core.vocabulary import VERDICT_COLOURS, Verdict
 from tests.conftest import EXAMPLE_SITE
 
 TIME_RANGE = "${__url_time_range}"
@@ -81,9 +82,10 @@ def test_floor_plan_places_every_seat_in_its_zone_and_links_it(built) -> None:
         assert re.fullmatch(
             rf"/d/{models['seat']['uid']}/\?var-seat={data_seat}&\$\{{__url_time_range\}}", link["url"]
         )
-    # the colours are the zone kind's noise limits: a seat of an agent zone turns red just above 55 dB
+    # the colours are the zone kind's noise limits: a seat of an agent zone turns the colour of a failure
+    # (the report's, seatwatch.core.vocabulary.VERDICT_COLOURS) just above 55 dB
     overrides = {o["matcher"]["options"]: o["properties"] for o in plan["fieldConfig"]["overrides"]}
     steps = next(p["value"]["steps"] for p in overrides["E-01"] if p["id"] == "thresholds")
-    assert steps[-1]["color"] == "red" and 55.0 < steps[-1]["value"] < 55.0 + 1e-9
+    assert steps[-1]["color"] == VERDICT_COLOURS[Verdict.FAIL] and 55.0 < steps[-1]["value"] < 55.0 + 1e-9
     (target,) = plan["targets"]
     assert target["alias"] == "$tag_seat" and '10*log10(sum("exposure")/sum("dur"))' in target["query"]

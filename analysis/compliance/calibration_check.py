@@ -20,6 +20,7 @@ from analysis.compliance.verdict import CheckResult
 from seatwatch.core.calibration_records import CalibrationBook
 from seatwatch.core.hours import Interval, clip, complement, merge, total_seconds
 from seatwatch.core.site import Installation, Site
+from seatwatch.core.vocabulary import Quantity, Verdict
 
 SOURCE = "GB 3096-2008 (calibrate before and after measuring, M); GB/T 5700 / JJG 245 (verified meter, M)"
 
@@ -29,7 +30,7 @@ class SensorCalibration:
     """One sensor and quantity over the part of the period it was installed: what covered it, what not."""
 
     sensor: str
-    quantity: str
+    quantity: Quantity
     seat: str
     installed: Interval
     records: tuple[str, ...]
@@ -89,12 +90,12 @@ def calibration_result(statuses: list[SensorCalibration]) -> CheckResult:
         direction="",
         source=SOURCE,
         confidence="M",
-        verdict="pass",
+        verdict=Verdict.PASS,
         coverage=covered / installed if installed else 0.0,
         details={"sensors": ", ".join(sorted({s.sensor for s in statuses}))},
     )
     if not statuses:
-        result.verdict = "insufficient_data"
+        result.verdict = Verdict.INSUFFICIENT_DATA
         result.reasons.append("no sensor was installed for this seat during the period")
         return result
     for s in statuses:
@@ -103,7 +104,7 @@ def calibration_result(statuses: list[SensorCalibration]) -> CheckResult:
                 f"sensor {s.sensor} ({s.quantity}): valid calibration ({', '.join(s.records)})"
             )
             continue
-        result.verdict = "insufficient_data"
+        result.verdict = Verdict.INSUFFICIENT_DATA
         spans = "; ".join(f"{a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} UTC" for a, b in s.gaps)
         result.reasons.append(f"sensor {s.sensor} ({s.quantity}): no valid calibration from {spans}")
         result.reasons.extend(

@@ -30,6 +30,7 @@ from analysis.compliance.inputs import (
 )
 from analysis.compliance.result_points import compliance_lines
 from analysis.compliance.upkeep import SETTLE, Span, roll_up, upkeep
+from analysis.compliance.verdict import counts_text
 from analysis.compliance.windows import PeriodError, windows
 from seatwatch.core.config_errors import ConfigError
 from seatwatch.core.influxql import InfluxQLError
@@ -87,8 +88,7 @@ def _judge(
     s = a.summary()
     print(
         f"{inputs.site.id} {site_period(start, end, inputs.site.hours.timezone)} (site time) profile "
-        f"{inputs.profile.id}: {plural(s['seats'], 'seat')}, {s['pass']} pass, {s['marginal']} marginal, "
-        f"{s['fail']} fail, {s['insufficient_data']} insufficient data (from {a.source}); "
+        f"{inputs.profile.id}: {plural(s['seats'], 'seat')}, {counts_text(s)} (from {a.source}); "
         f"{plural(len(lines), 'compliance point')}"
         + (f" and {plural(rolled, 'rollup point')}" if rolled else "")
         + " written",

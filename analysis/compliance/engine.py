@@ -20,13 +20,14 @@ from analysis.compliance.calibration_check import SensorCalibration, calibration
 from analysis.compliance.reading_queries import SeatData, load_seat_data
 from analysis.compliance.rollups import calendar_key, rollup_daily, rollup_stats, rollups_complete
 from analysis.compliance.stats import WindowStats, raw_stats
-from analysis.compliance.verdict import VERDICTS, CheckResult, judge, worst
+from analysis.compliance.verdict import CheckResult, judge, worst
 from analysis.compliance.windows import HoursWindow, day_starts, windows
 from seatwatch.core.calibration_records import load_records
 from seatwatch.core.influxql import InfluxQLClient
 from seatwatch.core.photometry.uniformity import uniformity
 from seatwatch.core.rules.profile import Check, RulesProfile
 from seatwatch.core.site import Site, Zone
+from seatwatch.core.vocabulary import Metric, Verdict, ZoneKind
 from seatwatch.core.wording import site_period
 
 UPPER_BOUND_SHARE = 0.5  # more of the covered time below the sensor's floor than this: value is a bound
@@ -43,7 +44,7 @@ class SeatResult:
     data_seat: str
     x: float
     y: float
-    verdict: str
+    verdict: Verdict
     checks: list[CheckResult]
     daily: dict[str, list[float | None]] = field(default_factory=dict)
 
@@ -52,10 +53,10 @@ class SeatResult:
 class ZoneResult:
     zone: str
     name: str
-    kind: str
+    kind: ZoneKind
     area_m2: float
     seats: int
-    verdict: str | None  # worst of the zone's own checks; None when the profile gives the kind none
+    verdict: Verdict | None  # worst of the zone's own checks; None when the profile gives the kind none
     checks: list[CheckResult]
 
 
@@ -77,7 +78,7 @@ class Assessment:
     windows: dict[str, HoursWindow]
 
     def summary(self) -> dict[str, int]:
-        counts = {v: sum(s.verdict == v for s in self.seats) for v in VERDICTS}
+        counts: dict[str, int] = {v: sum(s.verdict == v for s in self.seats) for v in Verdict}
         return {"seats": len(self.seats), **counts}
 
 
@@ -106,7 +107,7 @@ class _Evaluator:
         window = self.wins[check.hours]
         if st.noise_seconds <= 0:
             return judge(check, None, 0.0, self.min_cov)
-        value = st.lafmax if check.metric == "lafmax" else st.laeq
+        value = st.lafmax if check.metric == Metric.LAFMAX else st.laeq
         result = judge(check, value, _coverage(st.noise_seconds, window), self.min_cov)
         levels = st.percentiles()
         result.details.update(
@@ -132,8 +133,8 @@ class _Evaluator:
         if below / covered > UPPER_BOUND_SHARE:
             result.details["upper_bound"] = "yes"
             result.reasons.append("the value is an upper bound: the true level is at most this")
-            if result.verdict == "fail":
-                result.verdict = "insufficient_data"
+            if result.verdict == Verdict.FAIL:
+                result.verdict = Verdict.INSUFFICIENT_DATA
                 result.reasons.append("a level mostly below the sensor's floor cannot show a failure")
 
     def lux(self, check: Check, st: WindowStats) -> CheckResult:
@@ -167,9 +168,9 @@ class _Evaluator:
         return result
 
     def seat_check(self, check: Check, zone: Zone, stats: dict[str, WindowStats]) -> CheckResult:
-        if check.metric in ("laeq", "lafmax"):
+        if check.metric in (Metric.LAEQ, Metric.LAFMAX):
             return self.laeq(check, stats.get(check.hours, WindowStats()))
-        if check.metric == "lux":
+        if check.metric == Metric.LUX:
             return self.lux(check, stats.get(check.hours, WindowStats()))
         return self.area(check, zone)
 
@@ -218,12 +219,12 @@ def _daily(data: SeatData, occupied: HoursWindow, midnights: np.ndarray) -> dict
     return {"laeq_occupied": laeq, "lux_min_occupied": lux}
 
 
-def _requirements(profile: RulesProfile, kinds: set[str]) -> dict[str, list[float]]:
+def _requirements(profile: RulesProfile, kinds: set[ZoneKind]) -> dict[str, list[float]]:
     """Per hours name, the lux requirements whose "time below" a report states."""
     out: dict[str, set[float]] = {}
     for kind in kinds:
         for c in profile.checks_for(kind):
-            if c.metric == "lux":
+            if c.metric == Metric.LUX:
                 out.setdefault(c.hours, set()).add(c.required)
     return {k: sorted(v) for k, v in out.items()}
 
@@ -231,7 +232,7 @@ def _requirements(profile: RulesProfile, kinds: set[str]) -> dict[str, list[floa
 def hours_names(site: Site, profile: RulesProfile) -> set[str]:
     """The check hours the site's zones are judged over, and "occupied" (the report's daily charts)."""
     kinds = {z.kind for z in site.zones.values()}
-    data = {c.hours for k in kinds for c in profile.checks_for(k) if c.metric != "area_per_seat"}
+    data = {c.hours for k in kinds for c in profile.checks_for(k) if c.metric != Metric.AREA_PER_SEAT}
     return data | {"occupied"}
 
 
@@ -296,7 +297,7 @@ def assess(
         for check in profile.checks_for(zone.kind):
             if check.scope != "seat":
                 continue
-            memo_key = (source_seat if check.metric != "area_per_seat" else zone.id, check.id)
+            memo_key = (source_seat if check.metric != Metric.AREA_PER_SEAT else zone.id, check.id)
             if memo_key not in memo:
                 memo[memo_key] = evaluator.seat_check(check, zone, stats.get(source_seat, {}))
             results.append(memo[memo_key])
@@ -328,8 +329,10 @@ def assess(
         members = [s for s in seats if s.zone == zone.id]
         # A zone's verdict is its own checks' (uniformity), not its worst seat's: the report counts the
         # seats by verdict beside it, so a passing uniformity is never shown as a zone "fail".
-        verdict = worst(c.verdict for c in checks) if checks else None
-        zones.append(ZoneResult(zone.id, zone.name, zone.kind, zone.area_m2, len(members), verdict, checks))
+        zone_verdict = worst(c.verdict for c in checks) if checks else None
+        zones.append(
+            ZoneResult(zone.id, zone.name, zone.kind, zone.area_m2, len(members), zone_verdict, checks)
+        )
     calibration = [s for group in statuses.values() for s in group]
     return Assessment(
         site=site,

@@ -9,18 +9,25 @@ measured failure outranks a gap, and a gap outranks a marginal result because it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from seatwatch.core.rules.profile import Check
+from seatwatch.core.vocabulary import Verdict
 
-VERDICTS: tuple[str, ...] = ("pass", "marginal", "insufficient_data", "fail")
 
-
-def worst(verdicts: Iterable[str]) -> str:
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
     """The worst verdict; no checks at all is insufficient data, never a pass."""
-    ranks = [VERDICTS.index(v) for v in verdicts]
-    return VERDICTS[max(ranks)] if ranks else "insufficient_data"
+    order = list(Verdict)  # best to worst: the members are declared in that order
+    ranks = [order.index(v) for v in verdicts]
+    return order[max(ranks)] if ranks else Verdict.INSUFFICIENT_DATA
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    """Seats counted by verdict as the analyze and report commands print them: '40 pass, 3 marginal,
+    1 fail, 4 insufficient data' (the failures before the gaps, as an operator reads a result)."""
+    shown = (Verdict.PASS, Verdict.MARGINAL, Verdict.FAIL, Verdict.INSUFFICIENT_DATA)
+    return ", ".join(f"{counts[v]} {v.replace('_', ' ')}" for v in shown)
 
 
 @dataclass
@@ -36,7 +43,7 @@ class CheckResult:
     direction: str
     source: str
     confidence: str
-    verdict: str
+    verdict: Verdict
     coverage: float | None
     reasons: list[str] = field(default_factory=list)
     details: dict[str, float | str | None] = field(default_factory=dict)
@@ -60,7 +67,7 @@ def judge(check: Check, value: float | None, coverage: float, min_coverage: floa
         direction=check.direction,
         source=check.source,
         confidence=check.confidence,
-        verdict="insufficient_data",
+        verdict=Verdict.INSUFFICIENT_DATA,
         coverage=coverage,
     )
     word = "at most" if check.direction == "max" else "at least"
@@ -76,15 +83,15 @@ def judge(check: Check, value: float | None, coverage: float, min_coverage: floa
         return result
     shown = fmt(value, check.unit)
     if check.meets(value, check.target):
-        result.verdict = "pass"
+        result.verdict = Verdict.PASS
         result.reasons.append(f"{shown} meets the target ({word} {fmt(check.target, check.unit)})")
     elif check.meets(value, check.required):
-        result.verdict = "marginal"
+        result.verdict = Verdict.MARGINAL
         result.reasons.append(
             f"{shown} meets the requirement ({word} {fmt(check.required, check.unit)}) "
             f"but not the target ({fmt(check.target, check.unit)})"
         )
     else:
-        result.verdict = "fail"
+        result.verdict = Verdict.FAIL
         result.reasons.append(f"{shown} misses the requirement ({word} {fmt(check.required, check.unit)})")
     return result

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from analysis.compliance.engine import NoDataError, assess
 from analysis.compliance.inputs import InputError, add_common_arguments, load_inputs, report_input_error
+from analysis.compliance.verdict import counts_text
 from analysis.compliance.windows import PeriodError
 from analysis.report.document import report_document
 from analysis.report.html import report_html
@@ -106,8 +107,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"seatwatch report: report.pdf not written: {exc}", file=sys.stderr)
         return 2
     s = doc["summary"]
-    print(
-        f"{out}/report.html: {plural(s['seats'], 'seat')} — {s['pass']} pass, {s['marginal']} marginal, "
-        f"{s['fail']} fail, {s['insufficient_data']} insufficient data ({lang})"
-    )
+    print(f"{out}/report.html: {plural(s['seats'], 'seat')} — {counts_text(s)} ({lang})")
     return 0

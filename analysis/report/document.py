@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 
 from analysis.compliance.calibration_check import SensorCalibration
 from analysis.compliance.engine import Assessment
-from analysis.compliance.verdict import VERDICTS, CheckResult
+from analysis.compliance.verdict import CheckResult
 from analysis.report.language import report_gettext
 from analysis.report.method import method_notes, value_label
 from seatwatch.core.calibration_records import CalibrationBook, CalibrationRecord
 from seatwatch.core.rules.profile import Basis, RulesProfile
 from seatwatch.core.site import Site
+from seatwatch.core.vocabulary import Verdict, ZoneKind
 
 SCHEMA = "seatwatch.report/2"
 
@@ -53,19 +54,19 @@ class _Builder:
         self._ = report_gettext(lang)
         self.checks = {(kind, c.id): c for kind, cs in a.profile.zones.items() for c in cs}
 
-    def title(self, kind: str, c: CheckResult) -> str:
+    def title(self, kind: ZoneKind, c: CheckResult) -> str:
         check = self.checks.get((kind, c.check))
         if check is not None and self.lang == "zh-CN" and check.title_zh:
             return check.title_zh
         return check.title if check is not None else self._("Calibration of the sensors")
 
-    def label(self, kind: str, c: CheckResult) -> str:
+    def label(self, kind: ZoneKind, c: CheckResult) -> str:
         check = self.checks.get((kind, c.check))
         if check is None:
             return self._("share of installed sensor time with a valid calibration record")
         return value_label(self._, check, self.a.bucket_minutes)
 
-    def check(self, kind: str, c: CheckResult) -> dict[str, Any]:
+    def check(self, kind: ZoneKind, c: CheckResult) -> dict[str, Any]:
         details = {k: _num(v) if isinstance(v, float) else v for k, v in c.details.items()}
         return {
             "check": c.check,
@@ -106,7 +107,7 @@ class _Builder:
             "area_m2": z.area_m2,
             "seats": z.seats,
             "verdict": z.verdict,
-            "seat_verdicts": {v: sum(s.verdict == v for s in members) for v in VERDICTS},
+            "seat_verdicts": {v: sum(s.verdict == v for s in members) for v in Verdict},
             "checks": [self.check(z.kind, c) for c in z.checks],
         }
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-COLOURS = {"pass": "#2e7d32", "marginal": "#f2a900", "insufficient_data": "#8a8f98", "fail": "#c62828"}
+from seatwatch.core.vocabulary import VERDICT_COLOURS
+
 WIDTH_PX = 960
 MARGIN_M = 1.5
 
@@ -46,7 +47,7 @@ def floor_plan_svg(doc: dict[str, Any]) -> str:
         )
     for s in seats:
         cx, cy = px(s["x"], s["y"])
-        colour = COLOURS[s["verdict"]]
+        colour = VERDICT_COLOURS[s["verdict"]]
         parts.append(
             f'<circle class="seat" data-seat="{escape(s["seat"])}" cx="{cx:.1f}" cy="{cy:.1f}" '
             f'r="{radius:.1f}" fill="{colour}" stroke="#fff" stroke-width="1">'

@@ -16,11 +16,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from analysis.report.floor_plan import COLOURS, floor_plan_svg
+from analysis.report.floor_plan import floor_plan_svg
 from analysis.report.language import Gettext, report_gettext, verdict_word, zone_kind_word
+from seatwatch.core.vocabulary import VERDICT_COLOURS, Quantity, Verdict
 
 HERE = Path(__file__).resolve().parent
-VERDICT_ORDER = ("pass", "marginal", "insufficient_data", "fail")
 FONTS = '"Noto Sans CJK SC", "Source Han Sans SC", sans-serif'  # margin boxes do not inherit the body's
 
 
@@ -29,7 +29,7 @@ class _Page:
         self.doc = doc
         self._: Gettext = report_gettext(doc["lang"])
 
-    def v(self, verdict: str | None) -> str:
+    def v(self, verdict: Verdict | None) -> str:
         return f'<span class="v v-{escape(verdict or "none")}">{escape(verdict_word(self._, verdict))}</span>'
 
     @staticmethod
@@ -52,7 +52,7 @@ class _Page:
         """A check's cells; reasons only when it did not pass (the value and limits say why a pass is one,
         and report.json and seats.csv keep every reason)."""
         coverage = "—" if c["coverage"] is None else f"{c['coverage']:.0%}"
-        reasons = "" if c["verdict"] == "pass" else "<br>".join(escape(r) for r in c["reasons"])
+        reasons = "" if c["verdict"] == Verdict.PASS else "<br>".join(escape(r) for r in c["reasons"])
         return (
             f'<td title="{escape(c["title"])}">{escape(c["value_label"])}</td>'
             f'<td class="num">{self.n(c["value"], c["unit"])}</td>'
@@ -89,7 +89,7 @@ class _Page:
         return f'<table id="seats">{head}{"".join(groups)}</table>'
 
     def seat_counts(self, counts: dict[str, int]) -> str:
-        return " · ".join(f"{escape(verdict_word(self._, v))} {counts.get(v, 0)}" for v in VERDICT_ORDER)
+        return " · ".join(f"{escape(verdict_word(self._, v))} {counts.get(v, 0)}" for v in Verdict)
 
     def zones(self) -> str:
         _ = self._
@@ -148,10 +148,10 @@ class _Page:
         """One sensor and quantity: who it is, where and when it was installed, and each record."""
         _ = self._
         gaps = "; ".join(f"{a} – {b}" for a, b in c["gaps"])
-        status = self.v("pass" if c["valid"] else "insufficient_data")
+        status = self.v(Verdict.PASS if c["valid"] else Verdict.INSUFFICIENT_DATA)
         if gaps:
             status += "<br><small>" + escape(_("not covered") + ": " + gaps) + "</small>"
-        quantity = _("noise") if c["quantity"] == "noise" else _("light")
+        quantity = _("noise") if c["quantity"] == Quantity.NOISE else _("light")
         span = max(len(c["record_details"]), 1)
         period = self.doc["period"]
         if (c["from"], c["to"]) == (period["from"], period["to"]):
@@ -294,8 +294,7 @@ class _Page:
         seats = escape(self._("seats"))
         tiles = [f'<div class="tile v-seats"><b>{s["seats"]}</b>{seats}</div>']
         tiles += [
-            f'<div class="tile v-{v}"><b>{s[v]}</b>{escape(verdict_word(self._, v))}</div>'
-            for v in VERDICT_ORDER
+            f'<div class="tile v-{v}"><b>{s[v]}</b>{escape(verdict_word(self._, v))}</div>' for v in Verdict
         ]
         return f'<div class="tiles">{"".join(tiles)}</div>'
 
@@ -306,8 +305,8 @@ class _Page:
         script = (HERE / "report.js").read_text(encoding="utf-8")
         data = json.dumps(d, ensure_ascii=False).replace("</", "<\\/")
         legend = "".join(
-            f'<span><i style="background:{COLOURS[v]}"></i>{escape(verdict_word(_, v))}</span>'
-            for v in VERDICT_ORDER
+            f'<span><i style="background:{VERDICT_COLOURS[v]}"></i>{escape(verdict_word(_, v))}</span>'
+            for v in Verdict
         )
         title = escape(_("Workplace noise and lighting compliance report"))
         provisional = any(c["confidence"] == "L" for s in d["seats"] for c in s["checks"])
@@ -324,6 +323,7 @@ class _Page:
             "noise_chart": _("LAeq over occupied hours, per day"),
             "light_chart": _("lowest hourly mean illuminance over occupied hours, per day"),
             "no_readings": _("no readings"),
+            "colours": dict(VERDICT_COLOURS),  # the charts' required (fail) and target (pass) lines
         }
         h = {
             "compliance_snapshot": escape(_("Compliance snapshot")),
@@ -342,6 +342,7 @@ class _Page:
 <html lang="{escape(d["lang"])}"><head><meta charset="utf-8">
 <title>{title} — {escape(d["site_name"] or d["site"])}</title>
 <style>{self.page_css()}
+{verdict_css()}
 {css}</style></head><body>
 <section class="cover">
 <p class="kicker">{h["compliance_snapshot"]}</p>
@@ -392,6 +393,13 @@ class _Page:
 <script>{script}</script>
 </body></html>
 """
+
+
+def verdict_css() -> str:
+    """The verdict labels' and tiles' colours (``v-<verdict>``), the floor plan's: one map for all."""
+    return " ".join(
+        f".v-{verdict} {{ background: {colour}; }}" for verdict, colour in VERDICT_COLOURS.items()
+    )
 
 
 def report_html(doc: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from seatwatch.core.i18n import translator
+from seatwatch.core.vocabulary import Verdict, ZoneKind
 
 CATALOGS = Path(__file__).resolve().parent / "locale"
 DOMAIN = "report"
@@ -19,22 +20,23 @@ def report_gettext(lang: str) -> Gettext:
     return translator(CATALOGS, DOMAIN, lang).gettext
 
 
-def verdict_word(_: Gettext, verdict: str | None) -> str:
-    words = {
-        "pass": _("pass"),
-        "marginal": _("marginal"),
-        "fail": _("fail"),
-        "insufficient_data": _("insufficient data"),
+def verdict_word(_: Gettext, verdict: Verdict | None) -> str:
+    """A verdict in words; None is a zone whose kind the profile gives no zone checks."""
+    words: dict[str, str] = {
+        Verdict.PASS: _("pass"),
+        Verdict.MARGINAL: _("marginal"),
+        Verdict.FAIL: _("fail"),
+        Verdict.INSUFFICIENT_DATA: _("insufficient data"),
     }
     return words.get(verdict or "", _("no zone checks"))
 
 
-def zone_kind_word(_: Gettext, kind: str) -> str:
-    words = {
-        "agent": _("agent seats"),
-        "training": _("training room"),
-        "meeting": _("meeting room"),
-        "reception": _("reception"),
-        "rest": _("rest area"),
+def zone_kind_word(_: Gettext, kind: ZoneKind) -> str:
+    words: dict[str, str] = {
+        ZoneKind.AGENT: _("agent seats"),
+        ZoneKind.TRAINING: _("training room"),
+        ZoneKind.MEETING: _("meeting room"),
+        ZoneKind.RECEPTION: _("reception"),
+        ZoneKind.REST: _("rest area"),
     }
     return words.get(kind, kind)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from analysis.report.language import Gettext
 from seatwatch.core.rules.profile import Check
+from seatwatch.core.vocabulary import Metric
 
 
 def hours_words(_: Gettext, hours: str) -> str:
@@ -24,19 +25,19 @@ def hours_words(_: Gettext, hours: str) -> str:
 def value_label(_: Gettext, check: Check, bucket_minutes: int) -> str:
     """What a check's value is, e.g. 'lowest hourly mean illuminance over occupied hours'."""
     hours = hours_words(_, check.hours)
-    if check.metric == "laeq":
+    if check.metric == Metric.LAEQ:
         return _("LAeq over {hours} (energy mean)").format(hours=hours)
-    if check.metric == "lafmax":
+    if check.metric == Metric.LAFMAX:
         return _("highest LAFmax over {hours}").format(hours=hours)
-    if check.metric == "lux" and check.aggregation == "hourly_min":
+    if check.metric == Metric.LUX and check.aggregation == "hourly_min":
         if bucket_minutes == 60:
             return _("lowest hourly mean illuminance over {hours}").format(hours=hours)
         return _("lowest {minutes}-minute mean illuminance over {hours}").format(
             minutes=bucket_minutes, hours=hours
         )
-    if check.metric == "lux":
+    if check.metric == Metric.LUX:
         return _("time-mean illuminance over {hours}").format(hours=hours)
-    if check.metric == "uniformity":
+    if check.metric == Metric.UNIFORMITY:
         return _("illuminance uniformity U0 = Emin / Eav of the seats' mean illuminance over {hours}").format(
             hours=hours
         )

@@ -46,7 +46,7 @@
     });
     lines.forEach((v, i) => {
       svg.appendChild(el("line", { x1: left, x2: w - 10, y1: y(v), y2: y(v),
-        stroke: i === 0 ? "#c62828" : "#2e7d32", "stroke-dasharray": "4 3" }));
+        stroke: i === 0 ? ui.colours.fail : ui.colours.pass, "stroke-dasharray": "4 3" }));
     });
     const days = doc.method.days;
     [0, days.length - 1].forEach((i) => {

@@ -15,6 +15,7 @@ from typing import Any
 
 from analysis.report.language import Gettext, report_gettext
 from analysis.report.output_files import private_file
+from seatwatch.core.vocabulary import Verdict
 
 
 def _check_headers(_: Gettext) -> list[str]:
@@ -78,7 +79,6 @@ def write_seats_csv(doc: dict[str, Any], path: Path) -> None:
 def write_zones_csv(doc: dict[str, Any], path: Path) -> None:
     """A row per zone check (uniformity), with the zone's seats counted by verdict beside it."""
     _ = report_gettext(doc["lang"])
-    counts = ("pass", "marginal", "insufficient_data", "fail")
     header = [
         *_context_headers(_),
         _("zone"),
@@ -87,13 +87,13 @@ def write_zones_csv(doc: dict[str, Any], path: Path) -> None:
         _("area (m²)"),
         _("seats"),
         _("zone verdict"),
-        *(_("seats {verdict}").format(verdict=v) for v in counts),
+        *(_("seats {verdict}").format(verdict=v) for v in Verdict),
         *_check_headers(_),
     ]
     rows = []
     for z in doc["zones"]:
         head = [*_context(doc), z["zone"], z["name"], z["kind"], z["area_m2"], z["seats"], z["verdict"] or ""]
-        head += [z["seat_verdicts"][v] for v in counts]
+        head += [z["seat_verdicts"][v] for v in Verdict]
         checks = [_check_cells(c) for c in z["checks"]] or [[""] * len(_check_headers(_))]
         rows += [[*head, *cells] for cells in checks]
     _write(path, header, rows)

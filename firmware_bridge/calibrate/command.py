@@ -49,6 +49,7 @@ from seatwatch.core.i18n import LOCALES
 from seatwatch.core.settings import load_services
 from seatwatch.core.site import Sensor, Site
 from seatwatch.core.site_file import load_site
+from seatwatch.core.vocabulary import Quantity
 from seatwatch.core.wording import plural
 
 EXIT_REFUSED = 1
@@ -427,7 +428,7 @@ def _status(book: CalibrationBook, record: CalibrationRecord, now: datetime) -> 
 def _list(args: argparse.Namespace, context: _Context) -> int:
     book, source = context.store.book()
     records = sorted(
-        (r for s in context.site.sensors for q in ("noise", "light") for r in book.history(s, q)),
+        (r for s in context.site.sensors for q in Quantity for r in book.history(s, q)),
         key=lambda r: (r.performed_at, r.sensor),
     )
     unknown = len(book) - len(records)
@@ -454,13 +455,7 @@ def _list(args: argparse.Namespace, context: _Context) -> int:
 
 def _show(args: argparse.Namespace, context: _Context) -> int:
     book, source = context.store.book()
-    found = [
-        r
-        for s in context.site.sensors
-        for q in ("noise", "light")
-        for r in book.history(s, q)
-        if r.id == args.id
-    ]
+    found = [r for s in context.site.sensors for q in Quantity for r in book.history(s, q) if r.id == args.id]
     if not found:
         raise UsageError(f"no calibration record {args.id!r} for site {context.site.id!r} in {source}")
     record = found[0]

@@ -23,6 +23,7 @@ from firmware_bridge.calibrate.supersede import describe_drift, next_record
 from seatwatch.core.calibration_records import CalibrationRecord, Instrument
 from seatwatch.core.line_protocol import WriteError
 from seatwatch.core.site import Sensor, Site
+from seatwatch.core.vocabulary import Quantity
 from seatwatch.core.wording import site_time
 
 EXIT_REFUSED = 1
@@ -42,7 +43,7 @@ def build(
     record = next_record(
         book,
         sensor=sensor.id,
-        quantity=args.action,
+        quantity=Quantity(args.action),  # the 'noise' or 'light' sub-command
         result=measured.result,
         reference_value=measured.reference_value,
         instrument=instrument,

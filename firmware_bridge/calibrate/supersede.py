@@ -12,17 +12,18 @@ from datetime import UTC, datetime, timedelta
 
 from seatwatch.core.acoustics.sensitivity import DRIFT_LIMIT_DB, drift_check
 from seatwatch.core.calibration_records import CalibrationBook, CalibrationRecord, Instrument
+from seatwatch.core.vocabulary import Quantity
 
 LIGHT_DRIFT_LIMIT = 0.10
 """A gain that moved more than 10 % since the previous record is flagged for the auditor."""
-METHODS = {"noise": "sound-calibrator", "light": "reference-lux-meter"}
+METHODS = {Quantity.NOISE: "sound-calibrator", Quantity.LIGHT: "reference-lux-meter"}
 
 
 def next_record(
     book: CalibrationBook,
     *,
     sensor: str,
-    quantity: str,
+    quantity: Quantity,
     result: float,
     reference_value: float,
     instrument: Instrument,
@@ -38,10 +39,10 @@ def next_record(
     previous = book.in_force(sensor, quantity, performed)
     drift: float | None = None
     flagged = False
-    if previous is not None and quantity == "noise" and previous.offset_db is not None:
+    if previous is not None and quantity == Quantity.NOISE and previous.offset_db is not None:
         check = drift_check(previous.offset_db, result, DRIFT_LIMIT_DB)
         drift, flagged = check.drift_db, not check.valid
-    elif previous is not None and quantity == "light" and previous.gain:
+    elif previous is not None and quantity == Quantity.LIGHT and previous.gain:
         drift = result / previous.gain - 1.0
         flagged = abs(drift) > LIGHT_DRIFT_LIMIT
     return CalibrationRecord(
@@ -51,8 +52,8 @@ def next_record(
         method=METHODS[quantity],
         performed_at=performed,
         valid_until=performed + timedelta(days=valid_days),
-        offset_db=result if quantity == "noise" else None,
-        gain=result if quantity == "light" else None,
+        offset_db=result if quantity == Quantity.NOISE else None,
+        gain=result if quantity == Quantity.LIGHT else None,
         reference_value=reference_value,
         instrument=instrument,
         operator=operator,
@@ -69,7 +70,7 @@ def describe_drift(record: CalibrationRecord) -> str:
     """One line for the installer and the auditor: the change since the previous record, and its flag."""
     if record.previous_id is None or record.drift is None:
         return "first calibration of this sensor: no drift to report"
-    if record.quantity == "noise":
+    if record.quantity == Quantity.NOISE:
         change, limit = f"{record.drift:+.2f} dB", f"{DRIFT_LIMIT_DB:g} dB"
     else:
         change, limit = f"{100 * record.drift:+.1f} % gain", f"{100 * LIGHT_DRIFT_LIMIT:g} %"

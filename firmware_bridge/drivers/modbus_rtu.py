@@ -29,6 +29,7 @@ from firmware_bridge.serial_link import PORT_ERRORS, Backoff, cannot_open
 from seatwatch.core.acoustics.decibels import energy_mean
 from seatwatch.core.contract import LUX_RANGE, NOISE_RANGE_DB, Reading
 from seatwatch.core.site import Sensor
+from seatwatch.core.vocabulary import Quantity
 
 KEYS = {"port", "baud", "address", "profile", "timeout_s", "stale_after_s"}
 TURNAROUND_S = 0.005  # a transmitter's typical reply delay after the request's last byte
@@ -93,8 +94,8 @@ class ModbusBus:
         if len(set(addresses)) != len(addresses):
             raise DriverConfigError(f"bus {self.port}: two sensors share a Modbus address ({addresses})")
         self.emit = emit
-        self._noise = [u for u in self.units if u.profile.quantity == "noise"]
-        self._light = [u for u in self.units if u.profile.quantity == "light"]
+        self._noise = [u for u in self.units if u.profile.quantity == Quantity.NOISE]
+        self._light = [u for u in self.units if u.profile.quantity == Quantity.LIGHT]
 
     def polls_per_second(self) -> float:
         """What the bus carries at its baud: the ceiling the schedule runs at."""
@@ -167,7 +168,7 @@ class ModbusBus:
             unit.state.count("exception")
             return True
         value = unit.profile.decode(response.registers)
-        low, high = NOISE_RANGE_DB if unit.profile.quantity == "noise" else LUX_RANGE
+        low, high = NOISE_RANGE_DB if unit.profile.quantity == Quantity.NOISE else LUX_RANGE
         if not low <= value <= high:
             unit.state.count("out_of_range")
             return True
@@ -186,7 +187,7 @@ class ModbusBus:
             if not unit.values:
                 self._check_stale(unit)
                 continue
-            if unit.profile.quantity == "noise":
+            if unit.profile.quantity == Quantity.NOISE:
                 levels = {
                     "laeq": round(energy_mean(unit.values), 2),
                     "lafmax": max(unit.values),

@@ -14,6 +14,7 @@ from firmware_bridge.sensor_state import Emit, SensorState
 from firmware_bridge.serial_link import StreamDriver
 from seatwatch.core.contract import Reading
 from seatwatch.core.site import Sensor
+from seatwatch.core.vocabulary import Quantity
 
 
 class ReferenceSerialDriver(StreamDriver):
@@ -52,8 +53,8 @@ class ReferenceSerialDriver(StreamDriver):
         return True
 
     def _reading(self, frame: LevelsFrame, host_time: float) -> Reading:
-        noise = "noise" in self.sensor.measures
-        light = "light" in self.sensor.measures
+        noise = Quantity.NOISE in self.sensor.measures
+        light = Quantity.LIGHT in self.sensor.measures
         return Reading(
             sensor=self.sensor.id,
             seq=frame.seq,

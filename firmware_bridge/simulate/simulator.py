@@ -20,6 +20,7 @@ from firmware_bridge.modbus_profile import load_register_profile
 from firmware_bridge.simulate.devices import ModbusBusSim, ReferenceDevice
 from firmware_bridge.simulate.environment import office_lux, office_noise_db
 from seatwatch.core.site import Sensor, Site
+from seatwatch.core.vocabulary import Quantity
 
 SIMULATED_DRIVERS = ("reference", "modbus")
 
@@ -157,12 +158,12 @@ class Simulator:
         with self._lock:
             above = 0.0 if steady else self._random.uniform(2.0, 8.0)
             below = 0.0 if steady else self._random.uniform(2.0, 6.0)
-        measures_noise = "noise" in sensor.measures
+        measures_noise = Quantity.NOISE in sensor.measures
         return (
             laeq if measures_noise else None,
             laeq + above if measures_noise else None,
             laeq - below if measures_noise else None,
-            lux * bias.lux_gain if "light" in sensor.measures else None,
+            lux * bias.lux_gain if Quantity.LIGHT in sensor.measures else None,
         )
 
     def _modbus_value(self, sensor_id: str) -> float | None:
@@ -174,7 +175,7 @@ class Simulator:
         now = datetime.now(UTC).timestamp()
         noise, lux, steady = self.true_levels(sensor_id, now)
         bias = self._bias(sensor_id)
-        if "noise" in sensor.measures:
+        if Quantity.NOISE in sensor.measures:
             with self._lock:
                 wobble = 0.0 if steady else self._random.gauss(0.0, 2.0)
             return noise + bias.noise_offset_db + wobble

@@ -23,6 +23,7 @@ from typing import Any
 from seatwatch.core.contract import TOPIC_ROOT
 from seatwatch.core.influxql import InfluxQLClient, quote_string
 from seatwatch.core.line_protocol import line
+from seatwatch.core.vocabulary import Quantity, member_of
 
 MEASUREMENT = "calibration"
 log = logging.getLogger("seatwatch.core.calibration_records")
@@ -78,7 +79,7 @@ def certificate_problem(instrument: Instrument, day: date) -> str | None:
 class CalibrationRecord:
     id: str
     sensor: str
-    quantity: str  # "noise" | "light"
+    quantity: Quantity
     method: str  # e.g. "sound-calibrator", "reference-lux-meter"
     performed_at: datetime  # aware, UTC
     valid_until: datetime
@@ -114,7 +115,7 @@ class CalibrationRecord:
 
     def apply(self, raw: float) -> float:
         """The calibrated value of a raw reading of this record's quantity."""
-        if self.quantity == "noise":
+        if self.quantity == Quantity.NOISE:
             return raw + (self.offset_db or 0.0)
         return raw * (self.gain if self.gain is not None else 1.0)
 
@@ -156,11 +157,13 @@ class CalibrationRecord:
                 raise BadRecord(f"calibration record {key} is empty")
         if "/" in values["id"] or "/" in values["sensor"]:
             raise BadRecord("calibration record id and sensor must not contain '/'")
-        if values["quantity"] not in ("noise", "light"):
+        quantity = member_of(Quantity, values["quantity"])
+        if quantity is None:
             raise BadRecord(f"calibration record quantity {values['quantity']!r} is not 'noise' or 'light'")
-        if values["quantity"] == "noise" and "offset_db" not in values:
+        values["quantity"] = quantity
+        if quantity == Quantity.NOISE and "offset_db" not in values:
             raise BadRecord("noise calibration record lacks 'offset_db'")
-        if values["quantity"] == "light":
+        if quantity == Quantity.LIGHT:
             if "gain" not in values:
                 raise BadRecord("light calibration record lacks 'gain'")
             if values["gain"] <= 0:
@@ -276,7 +279,7 @@ class CalibrationBook:
     """All known records, answering "which record was in force for this sensor at that time?"."""
 
     def __init__(self, records: list[CalibrationRecord] | None = None) -> None:
-        self._by_key: dict[tuple[str, str], list[CalibrationRecord]] = {}
+        self._by_key: dict[tuple[str, Quantity], list[CalibrationRecord]] = {}
         self._ids: set[str] = set()
         for record in records or []:
             self.add(record)
@@ -290,13 +293,13 @@ class CalibrationBook:
         bisect.insort(history, record, key=lambda r: r.performed_at)
         return True
 
-    def in_force(self, sensor: str, quantity: str, t: datetime) -> CalibrationRecord | None:
+    def in_force(self, sensor: str, quantity: Quantity, t: datetime) -> CalibrationRecord | None:
         """The latest record performed at or before ``t`` (it may have expired: check ``valid_at``)."""
         history = self._by_key.get((sensor, quantity), [])
         index = bisect.bisect_right(history, t, key=lambda r: r.performed_at)
         return history[index - 1] if index else None
 
-    def history(self, sensor: str, quantity: str) -> list[CalibrationRecord]:
+    def history(self, sensor: str, quantity: Quantity) -> list[CalibrationRecord]:
         return list(self._by_key.get((sensor, quantity), []))
 
     def __len__(self) -> int:

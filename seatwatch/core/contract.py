@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from seatwatch.core.vocabulary import RejectReason
+
 VERSION = 1
 MAX_PAYLOAD_BYTES = 64 * 1024
 EPOCH_2020_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z: a bridge clock before this is wrong
@@ -25,21 +27,22 @@ NOISE_RANGE_DB = (0.0, 160.0)  # dB re 20 µPa; 160 dB is beyond any workplace a
 LUX_RANGE = (0.0, 200_000.0)  # direct summer sunlight is ~120 klx
 DUR_RANGE_S = (0.001, 3600.0)
 
-REASONS = (
-    "too_large",
-    "bad_json",
-    "not_object",
-    "missing_key",
-    "wrong_type",
-    "not_finite",
-    "out_of_range",
-    "bad_version",
-    "clock_past",
-    "clock_future",
-    "sensor_mismatch",
-    "unknown_sensor",
-    "not_installed",
-    "wrong_bridge",
+# The reasons this parser gives, and those ingest adds once it knows the site (RejectReason has them all).
+REASONS: tuple[RejectReason, ...] = (
+    RejectReason.TOO_LARGE,
+    RejectReason.BAD_JSON,
+    RejectReason.NOT_OBJECT,
+    RejectReason.MISSING_KEY,
+    RejectReason.WRONG_TYPE,
+    RejectReason.NOT_FINITE,
+    RejectReason.OUT_OF_RANGE,
+    RejectReason.BAD_VERSION,
+    RejectReason.CLOCK_PAST,
+    RejectReason.CLOCK_FUTURE,
+    RejectReason.SENSOR_MISMATCH,
+    RejectReason.UNKNOWN_SENSOR,
+    RejectReason.NOT_INSTALLED,
+    RejectReason.WRONG_BRIDGE,
 )
 MAX_BATCH_ID = 200  # characters: "<bridge>-<outbox>-<first>-<last>" is far shorter
 
@@ -82,9 +85,10 @@ class Reading:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """A payload element refused: ``reason`` is one of :data:`REASONS`; ``detail`` says what and where."""
+    """A payload element refused: ``reason`` says why (the parser's are :data:`REASONS`); ``detail`` says
+    what and where."""
 
-    reason: str
+    reason: RejectReason
     detail: str
     sensor: str | None = None
     raw: str = ""
@@ -205,7 +209,7 @@ def _parse(
             [],
             [
                 Rejected(
-                    "too_large",
+                    RejectReason.TOO_LARGE,
                     f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}",
                     raw=_raw(payload),
                 )
@@ -214,7 +218,7 @@ def _parse(
     try:
         doc = json.loads(payload)
     except (ValueError, RecursionError) as exc:
-        return None, [], [Rejected("bad_json", f"payload is not JSON: {exc}", raw=_raw(payload))]
+        return None, [], [Rejected(RejectReason.BAD_JSON, f"payload is not JSON: {exc}", raw=_raw(payload))]
     batch: str | None = None
     if type(doc) is dict and "readings" in doc and "sensor" not in doc:
         refusal = _envelope_problem(doc)
@@ -243,12 +247,16 @@ def _envelope_problem(doc: dict[str, Any]) -> _Refusal | None:
     """Why a ``{"v", "batch", "readings"}`` envelope is unusable, or None."""
     version = doc.get("v")
     if type(version) is not int or version != VERSION:
-        return _Refusal("bad_version", f"batch v is {version!r}; this ingest understands v={VERSION}")
+        return _Refusal(
+            RejectReason.BAD_VERSION, f"batch v is {version!r}; this ingest understands v={VERSION}"
+        )
     batch = doc.get("batch")
     if batch is not None and (type(batch) is not str or not 0 < len(batch) <= MAX_BATCH_ID):
-        return _Refusal("wrong_type", f"batch must be a string of 1 to {MAX_BATCH_ID} characters")
+        return _Refusal(RejectReason.WRONG_TYPE, f"batch must be a string of 1 to {MAX_BATCH_ID} characters")
     if type(doc["readings"]) is not list:
-        return _Refusal("wrong_type", f"readings must be an array, not {type(doc['readings']).__name__}")
+        return _Refusal(
+            RejectReason.WRONG_TYPE, f"readings must be an array, not {type(doc['readings']).__name__}"
+        )
     return None
 
 
@@ -329,7 +337,7 @@ def _well_formed(element: Any, now_ms: int, expected_sensor: str | None) -> Read
 
 
 class _Refusal(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: RejectReason, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
@@ -341,43 +349,56 @@ def _parse_one(element: Any, where: str, now_ms: int, expected_sensor: str | Non
     try:
         if not isinstance(element, dict):
             what = where.rstrip(".") or "payload"
-            raise _Refusal("not_object", f"{what} is a {type(element).__name__}, not a reading object")
+            raise _Refusal(
+                RejectReason.NOT_OBJECT, f"{what} is a {type(element).__name__}, not a reading object"
+            )
         version = _field(element, "v", int, where)
         if version != VERSION:
-            raise _Refusal("bad_version", f"{where}v is {version}; this ingest understands v={VERSION}")
+            raise _Refusal(
+                RejectReason.BAD_VERSION, f"{where}v is {version}; this ingest understands v={VERSION}"
+            )
         sensor_id = _field(element, "sensor", str, where)
         if not sensor_id or "/" in sensor_id or "+" in sensor_id or "#" in sensor_id:
-            raise _Refusal("wrong_type", f"{where}sensor {sensor_id!r} is not a sensor id")
+            raise _Refusal(RejectReason.WRONG_TYPE, f"{where}sensor {sensor_id!r} is not a sensor id")
         if expected_sensor is not None and sensor_id != expected_sensor:
             raise _Refusal(
-                "sensor_mismatch", f"{where}sensor {sensor_id!r} published on {expected_sensor!r}'s topic"
+                RejectReason.SENSOR_MISMATCH,
+                f"{where}sensor {sensor_id!r} published on {expected_sensor!r}'s topic",
             )
         seq = _field(element, "seq", int, where)
         if seq < 0:
-            raise _Refusal("out_of_range", f"{where}seq {seq} is negative")
+            raise _Refusal(RejectReason.OUT_OF_RANGE, f"{where}seq {seq} is negative")
         ts = _field(element, "ts", int, where)
         if ts < EPOCH_2020_MS:
-            raise _Refusal("clock_past", f"{where}ts {ts} is before 2020: the sending clock is wrong")
+            raise _Refusal(
+                RejectReason.CLOCK_PAST, f"{where}ts {ts} is before 2020: the sending clock is wrong"
+            )
         if ts > now_ms + MAX_FUTURE_MS:
             ahead = f"{(ts - now_ms) / 1000:.0f} s" if ts < 10**300 else "ages"  # beyond: no float
-            raise _Refusal("clock_future", f"{where}ts {ts} is {ahead} in the future")
+            raise _Refusal(RejectReason.CLOCK_FUTURE, f"{where}ts {ts} is {ahead} in the future")
         dur = _number(element, "dur", where, DUR_RANGE_S)
         noise = element.get("noise")
         light = element.get("light")
         if noise is None and light is None:
-            raise _Refusal("missing_key", f"{where}has neither 'noise' nor 'light'")
+            raise _Refusal(RejectReason.MISSING_KEY, f"{where}has neither 'noise' nor 'light'")
         laeq = lafmax = lafmin = lux = None
         if noise is not None:
             if not isinstance(noise, dict):
-                raise _Refusal("wrong_type", f"{where}noise must be an object, not {type(noise).__name__}")
+                raise _Refusal(
+                    RejectReason.WRONG_TYPE, f"{where}noise must be an object, not {type(noise).__name__}"
+                )
             laeq = _number(noise, "laeq", f"{where}noise.", NOISE_RANGE_DB)
             lafmax = _number(noise, "lafmax", f"{where}noise.", NOISE_RANGE_DB, required=False)
             lafmin = _number(noise, "lafmin", f"{where}noise.", NOISE_RANGE_DB, required=False)
             if lafmax is not None and lafmin is not None and lafmin > lafmax:
-                raise _Refusal("out_of_range", f"{where}noise.lafmin {lafmin} is above lafmax {lafmax}")
+                raise _Refusal(
+                    RejectReason.OUT_OF_RANGE, f"{where}noise.lafmin {lafmin} is above lafmax {lafmax}"
+                )
         if light is not None:
             if not isinstance(light, dict):
-                raise _Refusal("wrong_type", f"{where}light must be an object, not {type(light).__name__}")
+                raise _Refusal(
+                    RejectReason.WRONG_TYPE, f"{where}light must be an object, not {type(light).__name__}"
+                )
             lux = _number(light, "lux", f"{where}light.", LUX_RANGE)
         extra = {k: v for k, v in element.items() if k not in _KNOWN_KEYS}
         return Reading(sensor_id, seq, ts, dur, laeq, lafmax, lafmin, lux, extra)
@@ -388,11 +409,13 @@ def _parse_one(element: Any, where: str, now_ms: int, expected_sensor: str | Non
 
 def _field(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in doc:
-        raise _Refusal("missing_key", f"{where}{key} is missing")
+        raise _Refusal(RejectReason.MISSING_KEY, f"{where}{key} is missing")
     value = doc[key]
     if isinstance(value, bool) or not isinstance(value, kind):
         expected = "a number" if isinstance(kind, tuple) else kind.__name__
-        raise _Refusal("wrong_type", f"{where}{key} must be {expected}, not {type(value).__name__}")
+        raise _Refusal(
+            RejectReason.WRONG_TYPE, f"{where}{key} must be {expected}, not {type(value).__name__}"
+        )
     return value
 
 
@@ -405,10 +428,12 @@ def _number(
     try:
         value = float(number)
     except OverflowError:  # an integer of hundreds of digits
-        raise _Refusal("out_of_range", f"{where}{key} is far outside {bounds[0]:g}..{bounds[1]:g}") from None
+        raise _Refusal(
+            RejectReason.OUT_OF_RANGE, f"{where}{key} is far outside {bounds[0]:g}..{bounds[1]:g}"
+        ) from None
     if not math.isfinite(value):
-        raise _Refusal("not_finite", f"{where}{key} is {value}")
+        raise _Refusal(RejectReason.NOT_FINITE, f"{where}{key} is {value}")
     low, high = bounds
     if not low <= value <= high:
-        raise _Refusal("out_of_range", f"{where}{key} {value} is outside {low:g}..{high:g}")
+        raise _Refusal(RejectReason.OUT_OF_RANGE, f"{where}{key} {value} is outside {low:g}..{high:g}")
     return value

@@ -10,14 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from seatwatch.core.hours import OccupiedHours
+from seatwatch.core.vocabulary import Quantity, ZoneKind
 
-ZoneKind = Literal["agent", "training", "meeting", "reception", "rest"]
-ZONE_KINDS: tuple[str, ...] = ("agent", "training", "meeting", "reception", "rest")
-Quantity = Literal["noise", "light"]
-QUANTITIES: tuple[str, ...] = ("noise", "light")
 DRIVERS: tuple[str, ...] = ("reference", "modbus", "audio", "mqtt")
 
 
@@ -25,7 +22,7 @@ DRIVERS: tuple[str, ...] = ("reference", "modbus", "audio", "mqtt")
 class Zone:
     id: str
     name: str
-    kind: str
+    kind: ZoneKind
     area_m2: float
 
 
@@ -46,7 +43,7 @@ class Sensor:
 
     id: str
     bridge: str
-    measures: tuple[str, ...]
+    measures: tuple[Quantity, ...]
     driver: str
     connection: dict[str, Any] = field(default_factory=dict)
     model: str = ""

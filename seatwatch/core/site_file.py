@@ -18,17 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from seatwatch.core.config_errors import ConfigError, Problem, ProblemList
 from seatwatch.core.hours import OccupiedHours, Shift, parse_clock, parse_days
 from seatwatch.core.i18n import default_locale, normalize_locale
-from seatwatch.core.site import (
-    DRIVERS,
-    QUANTITIES,
-    ZONE_KINDS,
-    Bridge,
-    Installation,
-    Seat,
-    Sensor,
-    Site,
-    Zone,
-)
+from seatwatch.core.site import DRIVERS, Bridge, Installation, Seat, Sensor, Site, Zone
+from seatwatch.core.vocabulary import Quantity, ZoneKind, member_of
 
 # Ids appear in MQTT topics and InfluxDB tags: keep them to characters that are safe in both.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -378,16 +369,17 @@ class _SiteReader:
             self.unknown_keys(raw, ZONE_KEYS, where)
             ident = self.ident(raw, "id", where)
             ids.append((where, ident))
-            kind = self.get(raw, "kind", str, where)
-            if kind is not None and kind not in ZONE_KINDS:
-                self.p.add(f"{where}.kind", f"{kind!r} is not a zone kind ({', '.join(ZONE_KINDS)})")
+            text = self.get(raw, "kind", str, where)
+            kind = member_of(ZoneKind, text)
+            if text is not None and kind is None:
+                self.p.add(f"{where}.kind", f"{text!r} is not a zone kind ({', '.join(ZoneKind)})")
             area = self.get(raw, "area_m2", float, where)
             if area is not None and not AREA_M2[0] < area <= AREA_M2[1]:
                 self.p.add(
                     f"{where}.area_m2", f"must be an area in m², 0 < area ≤ {AREA_M2[1]:,.0f}, not {area}"
                 )
                 area = None
-            if ident is not None and ident not in out and kind in ZONE_KINDS and area and area > 0:
+            if ident is not None and ident not in out and kind is not None and area and area > 0:
                 out[ident] = Zone(
                     ident, self.get(raw, "name", str, where, required=False) or ident, kind, area
                 )
@@ -443,11 +435,13 @@ class _SiteReader:
             bridge = self.get(raw, "bridge", str, where)
             if bridge is not None and bridge not in known_bridges:
                 self.p.add(f"{where}.bridge", f"unknown bridge {bridge!r}")
-            measures = self.get(raw, "measures", list, where)
-            if measures is not None:
-                bad = [m for m in measures if m not in QUANTITIES]
-                if bad or not measures:
-                    self.p.add(f"{where}.measures", f"must list 'noise' and/or 'light', got {measures!r}")
+            listed = self.get(raw, "measures", list, where)
+            measures: list[Quantity] | None = None
+            if listed is not None:
+                measures = [q for m in listed if (q := member_of(Quantity, m)) is not None]
+                if len(measures) < len(listed) or not measures:
+                    allowed = " and/or ".join(f"'{q}'" for q in Quantity)
+                    self.p.add(f"{where}.measures", f"must list {allowed}, got {listed!r}")
                     measures = None
             driver = self.get(raw, "driver", str, where)
             if driver is not None and driver not in DRIVERS:
@@ -457,7 +451,7 @@ class _SiteReader:
                 if key not in connection:
                     self.p.add(f"{where}.connection.{key}", f"missing (the {driver} driver needs it)")
             floor = self.get(
-                raw, "noise_floor_db", float, where, required=bool(measures and "noise" in measures)
+                raw, "noise_floor_db", float, where, required=bool(measures and Quantity.NOISE in measures)
             )
             if floor is not None and not 0 <= floor <= 90:
                 self.p.add(

@@ -8,6 +8,7 @@ import sys
 from firmware_bridge.wiring import wiring_problems
 from seatwatch.core.config_errors import ConfigError
 from seatwatch.core.site_file import load_site
+from seatwatch.core.vocabulary import Quantity
 from seatwatch.core.wording import plural
 
 
@@ -32,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         print(f"{args.site}: {plural(len(exc.problems), 'problem')}", file=sys.stderr)
         return 2
-    noise = sum("noise" in s.measures for s in site.sensors.values())
-    light = sum("light" in s.measures for s in site.sensors.values())
+    noise = sum(Quantity.NOISE in s.measures for s in site.sensors.values())
+    light = sum(Quantity.LIGHT in s.measures for s in site.sensors.values())
     print(
         f"{args.site}: OK — site {site.id!r} ({site.timezone}), "
         f"{plural(len(site.zones), 'zone')}, {plural(len(site.seats), 'seat')}, "

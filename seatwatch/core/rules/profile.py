@@ -17,17 +17,17 @@ from typing import Any
 
 from seatwatch.core.config_errors import ConfigError, Problem, ProblemList
 from seatwatch.core.hours import parse_clock
-from seatwatch.core.site import ZONE_KINDS
+from seatwatch.core.vocabulary import Metric, ZoneKind, member_of
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "profiles"
 
 # metric -> (aggregations it supports, scope): the engine computes exactly these (docs/compliance.md).
-METRICS: dict[str, tuple[tuple[str, ...], str]] = {
-    "laeq": (("energy_mean",), "seat"),
-    "lafmax": (("max",), "seat"),
-    "lux": (("hourly_min", "mean"), "seat"),
-    "uniformity": (("min_over_mean",), "zone"),
-    "area_per_seat": (("zone_area_over_seats",), "seat"),
+METRICS: dict[Metric, tuple[tuple[str, ...], str]] = {
+    Metric.LAEQ: (("energy_mean",), "seat"),
+    Metric.LAFMAX: (("max",), "seat"),
+    Metric.LUX: (("hourly_min", "mean"), "seat"),
+    Metric.UNIFORMITY: (("min_over_mean",), "zone"),
+    Metric.AREA_PER_SEAT: (("zone_area_over_seats",), "seat"),
 }
 FIXED_HOURS = ("occupied", "unoccupied", "all")
 DIRECTIONS = ("max", "min")
@@ -83,7 +83,7 @@ class Check:
     or ≥ ('min') ``required``; meeting ``target`` as well makes it a pass rather than marginal."""
 
     id: str
-    metric: str
+    metric: Metric
     aggregation: str
     hours: str
     required: float
@@ -120,13 +120,13 @@ class RulesProfile:
     name: str
     description: str
     min_coverage: float
-    zones: dict[str, tuple[Check, ...]]
+    zones: dict[ZoneKind, tuple[Check, ...]]
     clock_hours: dict[str, ClockHours] = field(default_factory=dict)
     path: Path | None = None
     description_zh: str = ""
     standards: dict[str, Standard] = field(default_factory=dict)
 
-    def checks_for(self, kind: str) -> tuple[Check, ...]:
+    def checks_for(self, kind: ZoneKind) -> tuple[Check, ...]:
         """The checks of a zone kind; a kind the profile leaves out has none."""
         return self.zones.get(kind, ())
 
@@ -202,11 +202,12 @@ class _ProfileReader:
             coverage = 0.75
         clock = self.read_clock_hours()
         self.standards = self.read_standards()
-        zones: dict[str, tuple[Check, ...]] = {}
+        zones: dict[ZoneKind, tuple[Check, ...]] = {}
         raw_zones = self.table(self.doc, "zones", required=True)
-        for kind, raw in raw_zones.items():
-            if kind not in ZONE_KINDS:
-                self.p.add(f"zones.{kind}", f"{kind!r} is not a zone kind ({', '.join(ZONE_KINDS)})")
+        for name, raw in raw_zones.items():
+            kind = member_of(ZoneKind, name)
+            if kind is None:
+                self.p.add(f"zones.{name}", f"{name!r} is not a zone kind ({', '.join(ZoneKind)})")
                 continue
             zones[kind] = tuple(self.read_checks(kind, raw, clock))
         if not zones:
@@ -339,7 +340,7 @@ class _ProfileReader:
                 self.p.add(f"{where}.end", "a window from a time to the same time has no length")
         return out
 
-    def read_checks(self, kind: str, raw: Any, clock: dict[str, ClockHours]) -> list[Check]:
+    def read_checks(self, kind: ZoneKind, raw: Any, clock: dict[str, ClockHours]) -> list[Check]:
         where_zone = f"zones.{kind}"
         if not isinstance(raw, dict) or not isinstance(raw.get("checks"), list):
             self.p.add(where_zone, f"must hold an array of checks ([[zones.{kind}.checks]])")
@@ -365,9 +366,10 @@ class _ProfileReader:
             basis = self.read_basis(item, where, values["confidence"])
             title_zh = self.text(item, "title_zh", where)
             if values["id"] in ids:
-                self.p.add(f"{where}.id", f"duplicate check id {values['id']!r} in zone kind {kind!r}")
+                self.p.add(f"{where}.id", f"duplicate check id {values['id']!r} in zone kind '{kind}'")
             ids.add(values["id"])
             if len(self.p.problems) == before:
+                values["metric"] = Metric(values["metric"])  # validate_check found it among METRICS
                 out.append(
                     Check(
                         title=str(item.get("title", values["id"])), title_zh=title_zh, basis=basis, **values
