@@ -175,7 +175,7 @@ class TimeWeighting:
     def _some_values(self, grid: np.ndarray, before: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """y at every position of the blocks ``rows``: the same float32 operations as
         :meth:`_all_values` (a running sum is a running sum however it is laid out)."""
-        sums = grid[rows] * self._scale
+        sums: np.ndarray = grid[rows] * self._scale
         np.cumsum(sums, axis=1, out=sums)
         sums += (self._a * before[rows]).astype(np.float32)[:, np.newaxis]
         sums *= self._decay.T
