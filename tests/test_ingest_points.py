@@ -95,7 +95,7 @@ def test_spool_keeps_order_and_survives_a_restart(tmp_path: Path) -> None:
     spool.push(["c 3"])
     (tmp_path / "spool" / "x.tmp").write_text("half a batch")  # a crash mid-write
     again = Spool(tmp_path / "spool", max_bytes=100)
-    assert len(again) == 2 and again.bytes == len("a 1\nb 2") + len("c 3")
+    assert len(again) == 2 and again.stored_bytes == len("a 1\nb 2") + len("c 3")
     assert again.peek() == ["a 1", "b 2"]
     again.pop()
     again.push(["d 4"])
