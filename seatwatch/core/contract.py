@@ -128,7 +128,7 @@ def encode_ack(batch_ids: list[str]) -> bytes:
     return json.dumps({"v": VERSION, "batches": batch_ids}, separators=(",", ":")).encode()
 
 
-def parse_ack(payload: bytes) -> list[str]:
+def parse_ack(payload: bytes | bytearray) -> list[str]:
     """The batch ids of an acknowledgement; [] for anything else (an ack is advice: a bad one is ignored)."""
     try:
         doc = json.loads(payload)
