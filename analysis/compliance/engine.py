@@ -328,8 +328,10 @@ def assess(
         members = [s for s in seats if s.zone == zone.id]
         # A zone's verdict is its own checks' (uniformity), not its worst seat's: the report counts the
         # seats by verdict beside it, so a passing uniformity is never shown as a zone "fail".
-        verdict = worst(c.verdict for c in checks) if checks else None
-        zones.append(ZoneResult(zone.id, zone.name, zone.kind, zone.area_m2, len(members), verdict, checks))
+        zone_verdict = worst(c.verdict for c in checks) if checks else None
+        zones.append(
+            ZoneResult(zone.id, zone.name, zone.kind, zone.area_m2, len(members), zone_verdict, checks)
+        )
     calibration = [s for group in statuses.values() for s in group]
     return Assessment(
         site=site,
