@@ -20,6 +20,11 @@ from seatwatch.core.line_protocol import write_v1
 Level = Callable[[datetime], float | None]  # value at a reading's start; None = no reading then
 
 
+def steady(value: float) -> Level:
+    """The same ``value`` at every reading (a function, so each caller in a loop binds its own)."""
+    return lambda _t: value
+
+
 @dataclass
 class SiteSpec:
     """A small site file: zones (id, kind, m²), seats (id, zone, x, y, proxy), sensors (id, measures),

@@ -160,6 +160,7 @@ class Client:
     def subscribe(self, topic: str) -> int:
         """Subscribe at QoS 1 and return the SUBACK reason code."""
         _, mid = self.client.subscribe(topic, qos=1)
+        assert mid is not None  # None only for an empty topic list
         with self.acked:
             assert self.acked.wait_for(lambda: mid in self.subacks, 10), f"no SUBACK for {topic}"
             return self.subacks[mid][0]

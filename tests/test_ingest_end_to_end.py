@@ -32,10 +32,14 @@ pytestmark = pytest.mark.integration
 NOISE_COUNT = "SELECT count(laeq) FROM noise"
 
 
-def _record(rid: str, sensor: str, quantity: str, at_ms: int, **correction: float) -> CalibrationRecord:
+def _record(
+    rid: str, sensor: str, quantity: str, at_ms: int, *, offset_db: float | None = None,
+    gain: float | None = None,
+) -> CalibrationRecord:
     performed = datetime.fromtimestamp(at_ms / 1000, UTC)
+    valid_until = datetime(2099, 1, 1, tzinfo=UTC)
     return CalibrationRecord(
-        rid, sensor, quantity, "test", performed, datetime(2099, 1, 1, tzinfo=UTC), **correction
+        rid, sensor, quantity, "test", performed, valid_until, offset_db=offset_db, gain=gain
     )
 
 
@@ -106,6 +110,7 @@ def test_10k_readings_calibrated_tagged_and_energy_correct(
     for row in rows:
         r = mine[row["time"]]
         shift, cal = offset(r)
+        assert r.laeq is not None and r.lafmax is not None  # every reading made here has noise
         assert (row["seat"], row["zone"], row["cal"]) == ("S-0003", "agents", cal)
         assert row["raw_laeq"] == r.laeq and row["laeq"] == pytest.approx(r.laeq + shift)
         assert row["lafmax"] == pytest.approx(r.lafmax + shift) and row["dur"] == 1.0

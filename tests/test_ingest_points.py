@@ -135,7 +135,7 @@ def _wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
 
 
 def test_sink_acks_only_durable_batches_and_replays_in_order(tmp_path: Path) -> None:
-    writer, acked = FlakyWriter(), []
+    writer, acked = FlakyWriter(), list[str]()
     spool, refused = Spool(tmp_path / "spool", 1 << 20), Spool(tmp_path / "refused", 1 << 20)
     retry = Retry(attempts=2, first_s=0.01, max_s=0.05)
     sink = Sink(writer, spool, refused, Metrics(), acked.extend, 2, 0.05, 100, retry)

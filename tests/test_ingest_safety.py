@@ -550,7 +550,7 @@ def test_a_broker_crash_while_ingest_is_down_and_another_subscriber_lose_nothing
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600
     other.on_connect = lambda c, *_: c.subscribe(batch_topic(site_id, "gw-1"), qos=1)
-    other.reconnect_delay_set(0.2, 1)
+    other.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]  # paho annotates int; a float delay works
     other.connect(host, port, clean_start=False, properties=props)
     other.loop_start()
     site, ingest = start_ingest(tmp_path, site_id, mqtt_url, influx_url, influx_db, "k", 10)

@@ -36,7 +36,9 @@ def test_gb3096_uses_clock_hours() -> None:
 
 
 def test_profile_path_is_relative_to_the_site_folder(tmp_path: Path) -> None:
-    text = (Path(load_rules_profile("iac-csc").path)).read_text(encoding="utf-8")
+    shipped = load_rules_profile("iac-csc").path
+    assert shipped is not None
+    text = shipped.read_text(encoding="utf-8")
     (tmp_path / "mine.toml").write_text(text.replace("required = 200", "required = 250", 1), encoding="utf-8")
     assert load_rules_profile("mine.toml", base_dir=tmp_path).checks_for("agent")[0].required == 250
 
