@@ -48,7 +48,7 @@ def _server(
     server = kind(tmp_path_factory.mktemp(kind.binary))
     server.start()
     try:
-        yield server.url  # type: ignore[attr-defined]
+        yield server.url
     finally:
         server.stop()
 

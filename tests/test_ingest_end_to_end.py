@@ -95,7 +95,8 @@ def test_10k_readings_calibrated_tagged_and_energy_correct(
     # Per seat: the database's energy mean equals the energy mean of the calibrated inputs to 0.01 dB.
     by_seat: dict[str, list[float]] = {}
     for r in readings:
-        by_seat.setdefault(seat_of(r.sensor), []).append(r.laeq + offset(r)[0])  # type: ignore[operator]
+        assert r.laeq is not None
+        by_seat.setdefault(seat_of(r.sensor), []).append(r.laeq + offset(r)[0])
     stored = influx.query('SELECT 10*log10(sum("exposure")/sum("dur")) FROM noise GROUP BY seat')
     assert len(stored) == 50
     for series in stored:

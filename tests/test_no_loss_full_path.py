@@ -117,7 +117,7 @@ def test_every_reading_is_stored_once_through_every_fault_at_once(
     tmp_path: Path,
 ) -> None:
     broker, database = private_mosquitto(), private_influxd()
-    mqtt_url, influx_url = broker.url, database.url  # type: ignore[attr-defined]
+    mqtt_url, influx_url = broker.url, database.url
     site_path = write_floor(tmp_path, site_id, mqtt_url)
     site = load_site(site_path)
     statuses = Statuses(mqtt_url, site_id)
