@@ -25,6 +25,7 @@ ratio is between two computations that agree, not between different work.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -96,13 +97,13 @@ def main() -> None:
     ours = seatwatch_levels(x, None)
     identical = all(np.array_equal(seatwatch_levels(x, b), ours) for b in blocks.values())
     works: dict[str, Callable[[], object]] = {
-        label: (lambda b=block_s: seatwatch_levels(x, b)) for label, block_s in blocks.items()
+        label: functools.partial(seatwatch_levels, x, block_s) for label, block_s in blocks.items()
     }
     filters = {
         "A filter alone": design_weighting("A", FS).astype(np.float32),
         "A filter + DC blocker": measurement_sections("A", FS).astype(np.float32),
     }
-    works |= {label: (lambda sos=sos: filter_blocks(x, sos)) for label, sos in filters.items()}
+    works |= {label: functools.partial(filter_blocks, x, sos) for label, sos in filters.items()}
     try:
         theirs = peer_levels(x)
         works["peer"] = lambda: peer_levels(x)

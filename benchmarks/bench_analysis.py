@@ -120,7 +120,7 @@ def scaled(rows: list[tuple[int, int, int, float, float, float]]) -> str:
     its two longest spans (a fixed part per seat plus a part per seat-day; the report from rollups is
     mostly fixed part), or per seat-day from one span. Then per seat to GOAL_SEATS."""
     seats = max(r[0] for r in rows)
-    best = {}
+    best: dict[int, tuple[int, int, int, float, float, float]] = {}
     for r in rows:
         if r[0] == seats and (r[1] not in best or sum(r[3:]) < sum(best[r[1]][3:])):
             best[r[1]] = r

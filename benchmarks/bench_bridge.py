@@ -15,6 +15,7 @@ from firmware_bridge.drivers.reference_serial import ReferenceSerialDriver
 from firmware_bridge.protocol import encode_levels
 from firmware_bridge.sensor_state import SensorState
 from seatwatch.core.site import Sensor
+from seatwatch.core.vocabulary import Quantity
 
 
 def frames_per_second(frames: int = 200_000, chunk: int = 4096) -> float:
@@ -22,7 +23,7 @@ def frames_per_second(frames: int = 200_000, chunk: int = 4096) -> float:
     rng = np.random.default_rng(1)
     levels = rng.uniform(35, 80, frames)
     stream = b"".join(encode_levels(i, 1000, v, v + 5, v - 5, 400.0) for i, v in enumerate(levels))
-    sensor = Sensor("ref-bench", "b", ("noise", "light"), "reference", {"port": "loop://"})
+    sensor = Sensor("ref-bench", "b", (Quantity.NOISE, Quantity.LIGHT), "reference", {"port": "loop://"})
     got: list = []
     driver = ReferenceSerialDriver(sensor, SensorState("ref-bench", "b", "reference"), got.append)
     started = time.process_time()

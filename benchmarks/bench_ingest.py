@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -77,9 +78,17 @@ def ceiling(influx_url: str, site_file: Path, total: int) -> float:
     return min(total, 200_000) / elapsed
 
 
+class EndToEnd(TypedDict):
+    """What :func:`end_to_end` measured: the rate, the time, and ingest's memory over the run."""
+
+    readings_per_s: float
+    seconds: float
+    rss_mb_by_tenth: list[float]
+
+
 def end_to_end(
     mqtt_url: str, influx_url: str, site_file: Path, site_id: str, state: Path, total: int, per_message: int
-) -> dict[str, float]:
+) -> EndToEnd:
     database = f"e2e_{per_message}"
     client = InfluxQLClient(influx_url, database)
     client.command(f'CREATE DATABASE "{database}"')
@@ -92,8 +101,7 @@ def end_to_end(
     # Encoded before the clock starts: bridges run elsewhere; here they would take CPU from ingest.
     messages = [m for chunk in readings_in_chunks(total) for m in batches(site_id, chunk, per_message)]
     pub = publisher(mqtt_url)
-    done = threading.Event()
-    thread = threading.Thread(target=lambda: (publish_payloads(pub, messages), done.set()))
+    thread = threading.Thread(target=publish_payloads, args=(pub, messages))
     started = time.perf_counter()
     thread.start()
     stored = 0

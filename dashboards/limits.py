@@ -59,7 +59,7 @@ def limits_by_kind(site: Site, profile: RulesProfile) -> dict[ZoneKind, KindLimi
 def _first(checks: tuple[Check, ...], metric: Metric, prefer_hours: str, avoid_hours: str) -> Check | None:
     candidates = [c for c in checks if c.metric == metric and c.hours != avoid_hours]
     preferred = [c for c in candidates if c.hours == prefer_hours]
-    return (preferred or candidates or [None])[0]
+    return (preferred or candidates)[0] if candidates else None
 
 
 def _limit(check: Check | None) -> Limit | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from dashboards.limits import Limit
@@ -54,7 +54,7 @@ def datasource_ref(uid: str) -> JSON:
     return {"type": "influxdb", "uid": uid}
 
 
-def static_target(ref_id: str, name: str, columns: dict[str, Sequence[Any]]) -> JSON:
+def static_target(ref_id: str, name: str, columns: Mapping[str, Sequence[Any]]) -> JSON:
     """Rows carried in the dashboard itself: a "-- Grafana --" snapshot query of one data frame.
 
     This is how a table lists every sensor of the site file even when InfluxDB knows nothing of it (a

@@ -41,6 +41,6 @@ def option(sensor: Sensor, key: str, kind: type, default: Any = None) -> Any:
         raise DriverConfigError(
             f"sensor {sensor.id}: connection.{key} must be {kind.__name__}, not {type(value).__name__}"
         )
-    if kind in (int, float) and value <= 0:
+    if isinstance(value, int | float) and value <= 0:  # kind is int or float (bools refused above)
         raise DriverConfigError(f"sensor {sensor.id}: connection.{key} must be positive, not {value}")
     return value

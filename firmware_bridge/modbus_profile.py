@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ class RegisterProfile:
         """Registers (16-bit words) to read."""
         return 1 if self.type.endswith("16") else 2
 
-    def decode(self, registers: list[int]) -> float:
+    def decode(self, registers: Sequence[int]) -> float:
         """The value in physical units from the registers read (in address order)."""
         words = list(registers[: self.count])
         if self.word_order == "little":

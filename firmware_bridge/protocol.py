@@ -126,10 +126,9 @@ def parse_body(body: bytes) -> Frame:
         frame = LevelsFrame(
             _integer(fields[2], 0, SEQ_MODULO - 1, "seq"),
             _integer(fields[3], *INTERVAL_RANGE_MS, "interval_ms"),
-            *(
-                _optional(f, NOISE_RANGE_DB, n)
-                for f, n in zip(fields[4:7], ("laeq", "lafmax", "lafmin"), strict=True)
-            ),
+            _optional(fields[4], NOISE_RANGE_DB, "laeq"),
+            _optional(fields[5], NOISE_RANGE_DB, "lafmax"),
+            _optional(fields[6], NOISE_RANGE_DB, "lafmin"),
             _optional(fields[7], LUX_RANGE, "lux"),
         )
         if frame.lafmax is not None and frame.lafmin is not None and frame.lafmin > frame.lafmax:

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from firmware_bridge.outbox import Outbox
 from seatwatch.core.contract import (
@@ -102,7 +104,7 @@ class Publisher:
         self._handed_up_to = 0
         self._last_flush = 0.0
         self._confirmed: queue.SimpleQueue[list[str]] = queue.SimpleQueue()  # from ingest's acks
-        self._pubacks: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()  # (mid, reason code)
+        self._pubacks: queue.SimpleQueue[tuple[int, ReasonCode]] = queue.SimpleQueue()  # (mid, PUBACK's)
         self._probing = False  # after a timeout: one batch at a time until something is confirmed
         self.ack_timeout_s = ack_timeout_s
         self._ack_timeout = ack_timeout_s
@@ -128,7 +130,8 @@ class Publisher:
             self.status_topic, self._bridge_doc("offline", "connection lost"), qos=1, retain=True
         )
         self.client.max_inflight_messages_set(max_in_flight + 50)  # statuses must never wait behind batches
-        self.client.reconnect_delay_set(0.5, 10)
+        # paho annotates the delays int, but only doubles and compares them: half a second works
+        self.client.reconnect_delay_set(0.5, 10)  # type: ignore[arg-type]
         self.client.on_connect = self._on_connect
         self._connection.watch(self.client)
         self.client.on_publish = self._on_publish
@@ -233,9 +236,8 @@ class Publisher:
                     self._resends.resolved("ingest confirms batches again")
         while not self._pubacks.empty():
             mid, code = self._pubacks.get()
-            batch = self._mids.pop(mid, None)
-            value = getattr(code, "value", 0)
-            if value == 0 or batch is None:
+            published = self._mids.pop(mid, None)
+            if code.value == 0 or published is None:
                 continue
             if code.is_failure and str(code) not in self._refusals_logged:
                 self._refusals_logged.add(str(code))
@@ -245,7 +247,7 @@ class Publisher:
                     self.topic,
                     code,
                 )
-            sent = self._sent.get(batch)
+            sent = self._sent.get(published)
             if sent is not None:  # no subscriber (0x10) or refused: nobody has it, resend soon
                 sent.deadline = min(sent.deadline, time.monotonic() + self._unrouted_delay)
                 self._unrouted_delay = min(self._unrouted_delay * 2, UNROUTED_MAX_S)
@@ -271,7 +273,12 @@ class Publisher:
         return json.dumps(doc, separators=(",", ":")).encode()
 
     def _on_connect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
     ) -> None:
         if not self._connection.accepted(reason):
             return
@@ -279,7 +286,9 @@ class Publisher:
         for topic, payload in self._retained.items():
             client.publish(topic, payload, qos=1, retain=True)
 
-    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
+    def _on_publish(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, properties: Properties
+    ) -> None:
         # handled in pump(): never take our locks inside paho's network thread
         self._pubacks.put((mid, reason))
 

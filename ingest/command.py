@@ -131,7 +131,10 @@ def run(args: argparse.Namespace) -> int:
         base = site.path.parent if site.path else None
         services = load_services(site.services, base=base, site=site.id)
     except ConfigError as exc:
-        problems.extend(str(p) for p in exc.problems)
+        # never an empty list here: with no problem to print, the command would go on without services
+        problems.extend(
+            [str(p) for p in exc.problems] or [f"--site {args.site}: {str(exc) or 'not usable'}"]
+        )
         services = None
     if services is not None and services.influx_api not in APIS:
         problems.append(
@@ -140,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.action == "replay" and (args.folder is None or not args.folder.is_dir()):
         problems.append(f"replay needs the folder to replay (DIR), not {args.folder}")
-    if problems:
+    if problems or services is None:
         for problem in problems:
             print(f"seatwatch ingest: {redact(problem)}", file=sys.stderr)
         return EXIT_USAGE

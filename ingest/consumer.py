@@ -86,14 +86,14 @@ def _client(services: Services, client_id: str, manual_ack: bool) -> mqtt.Client
 
 def fetch_retained(
     services: Services, topic: str, connection: ConnectionLog, quiet_s: float = 0.5, timeout_s: float = 10.0
-) -> list[tuple[str, bytes]]:
+) -> list[tuple[str, bytes | bytearray]]:
     """Retained (topic, payload) pairs under ``topic``, read with a throw-away clean session.
 
     Calibration records must be known *before* the persistent session starts delivering queued readings
     (those arrive at connect, ahead of any subscription's retained messages). A broker that refuses us
     ends the wait at once. Reasons go to ``connection``, the consumer's: it does not repeat them.
     """
-    received: queue.Queue[tuple[str, bytes]] = queue.Queue()
+    received: queue.Queue[tuple[str, bytes | bytearray]] = queue.Queue()  # paho's payload type
     answered = threading.Event()  # subscribed, or refused
     refused = threading.Event()
 
@@ -112,7 +112,7 @@ def fetch_retained(
         received.put((message.topic, message.payload)) if message.retain else None
     )
     host, port = services.mqtt_host_port
-    payloads: list[tuple[str, bytes]] = []
+    payloads: list[tuple[str, bytes | bytearray]] = []
     try:
         client.connect(host, port, keepalive=30)
     except OSError as exc:

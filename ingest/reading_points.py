@@ -98,7 +98,7 @@ class PointMaker:
         """Adopt a reloaded site file; a single assignment, so a message is converted wholly with one site."""
         self.index = InstallationIndex(site)
 
-    def convert(self, payload: bytes, topic: str) -> Converted:
+    def convert(self, payload: bytes | bytearray, topic: str) -> Converted:
         parsed = parse_message(payload, topic=topic)
         out = Converted(batch=parsed.batch)
         rejected = parsed.rejected

@@ -165,7 +165,7 @@ class IngestService:
     def _calibration(self, message: mqtt.MQTTMessage, token: AckToken) -> None:
         self._calibration_payload(message.payload, message.topic, token)
 
-    def _calibration_payload(self, payload: bytes, topic: str, token: AckToken | None) -> None:
+    def _calibration_payload(self, payload: bytes | bytearray, topic: str, token: AckToken | None) -> None:
         """Learn a record and store its ``calibration`` point (every time: the write is idempotent)."""
         if not payload:  # a cleared retained message: nothing to learn
             self.sink.add([], token)

@@ -316,7 +316,8 @@ class Sink:
         size = sum(len(x) + 1 for x in lines)
         if not self.spool.has_room(size):
             self._holding.problem(
-                f"spool {self.spool.folder} is full ({self.spool.bytes} of {self.spool.max_bytes} bytes): "
+                f"spool {self.spool.folder} is full "
+                f"({self.spool.stored_bytes} of {self.spool.max_bytes} bytes): "
                 "holding acknowledgements until InfluxDB takes the spooled batches",
                 logging.WARNING,
                 key="spool full",
@@ -387,6 +388,6 @@ class Sink:
 
     def _update_spool_gauges(self) -> None:
         self.metrics.spool_batches.set(len(self.spool))
-        self.metrics.spool_bytes.set(self.spool.bytes)
+        self.metrics.spool_bytes.set(self.spool.stored_bytes)
         self.metrics.spool_age.set(self.spool.oldest_age_s())
         self.metrics.refused_files.set(len(self.refused))

@@ -35,7 +35,9 @@ class Spool:
         return len(self._files)
 
     @property
-    def bytes(self) -> int:
+    def stored_bytes(self) -> int:
+        """The size of the batches held (not named ``bytes``: in the class body that would shadow the
+        builtin the annotations use)."""
         return self._bytes
 
     def oldest_age_s(self) -> float:
@@ -48,7 +50,7 @@ class Spool:
             return 0.0
 
     def has_room(self, size: int) -> bool:
-        return self.bytes + size <= self.max_bytes
+        return self.stored_bytes + size <= self.max_bytes
 
     def push(self, lines: list[str], note: str | None = None) -> None:
         """Append a batch durably (fsync of the file and of the folder entry).

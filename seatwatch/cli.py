@@ -12,7 +12,7 @@ import difflib
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from seatwatch import __version__
 
@@ -69,9 +69,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 class Parser(argparse.ArgumentParser):
     """Every seatwatch parser and sub-parser (argparse builds sub-parsers with the parent's class)."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # argparse's own, passed on
         kwargs.setdefault("formatter_class", HelpFormatter)
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
 
 
 def _command_parser(name: str) -> argparse.ArgumentParser:

@@ -90,6 +90,11 @@ class ServerProcess:
     def available(cls) -> bool:
         return shutil.which(cls.binary) is not None
 
+    @property
+    def url(self) -> str:
+        """Where clients reach the server (each kind says its scheme)."""
+        raise NotImplementedError
+
     def command(self) -> list[str]:
         raise NotImplementedError
 

@@ -128,7 +128,7 @@ class Collector:
         topics.append((f"{TOPIC_ROOT}/{site_id}/_bridge/+/status", 1))
         self.client.on_connect = lambda c, *_: c.subscribe(topics)
         self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(0.2, 1)
+        self.client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]  # paho annotates int; a float delay works
         self.client.connect(host, int(port))
         self.client.loop_start()
 

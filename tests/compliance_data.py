@@ -16,8 +16,14 @@ from pathlib import Path
 
 from seatwatch.core.calibration_records import CalibrationRecord, Instrument, record_line
 from seatwatch.core.line_protocol import write_v1
+from seatwatch.core.vocabulary import Quantity
 
 Level = Callable[[datetime], float | None]  # value at a reading's start; None = no reading then
+
+
+def steady(value: float) -> Level:
+    """The same ``value`` at every reading (a function, so each caller in a loop binds its own)."""
+    return lambda _t: value
 
 
 @dataclass
@@ -136,7 +142,7 @@ def calibration_line(site: str, sensor: str, quantity: str, performed: datetime,
     record = CalibrationRecord(
         id=f"c-{sensor}-{quantity}-{int(performed.timestamp())}",
         sensor=sensor,
-        quantity=quantity,
+        quantity=Quantity(quantity),
         method="sound-calibrator" if quantity == "noise" else "reference-lux-meter",
         performed_at=performed.astimezone(UTC),
         valid_until=until.astimezone(UTC),

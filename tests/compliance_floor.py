@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from seatwatch.core.influxql import InfluxQLClient, quote_ident
-from tests.compliance_data import SiteSpec, calibration_line, light_lines, noise_lines, write
+from tests.compliance_data import Level, SiteSpec, calibration_line, light_lines, noise_lines, write
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 3, 2, tzinfo=SHANGHAI)  # Monday 00:00 local
@@ -30,7 +30,7 @@ def occupied(t: datetime) -> bool:
     return 8 <= t.astimezone(SHANGHAI).hour < 22
 
 
-def office(level: float) -> object:
+def office(level: float) -> Level:
     """``level`` dB in occupied hours, 36 dB background otherwise."""
     return lambda t: level if occupied(t) else 36.0
 
@@ -47,7 +47,7 @@ def evening_dark(t: datetime) -> float:
     return 150.0 if t.astimezone(SHANGHAI).hour >= 18 else 400.0
 
 
-def sparse(level: float) -> object:
+def sparse(level: float) -> Level:
     """Readings in only the first 36 minutes of every hour: 60 % coverage."""
     return lambda t: level if t.minute < 36 else None
 
@@ -92,7 +92,7 @@ SPEC = SiteSpec(
 
 def floor_lines() -> list[str]:
     site, lines = SPEC.id, []
-    plain = {
+    plain: dict[str, tuple[Level, Level]] = {
         "GOOD": (office(48.0), lambda t: 400.0),
         "ENERGY": (alternating, lambda t: 400.0),
         "EVENING": (office(48.0), evening_dark),

@@ -11,7 +11,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import pytest
 
@@ -48,7 +48,7 @@ def _server(
     server = kind(tmp_path_factory.mktemp(kind.binary))
     server.start()
     try:
-        yield server.url  # type: ignore[attr-defined]
+        yield server.url
     finally:
         server.stop()
 
@@ -93,10 +93,13 @@ def site_id() -> str:
     return f"t-{uuid.uuid4().hex[:10]}"
 
 
-def _private(kind: type[ServerProcess], tmp_path: Path) -> Iterator[Callable[[], ServerProcess]]:
-    started: list[ServerProcess] = []
+Server = TypeVar("Server", bound=ServerProcess)
 
-    def make() -> ServerProcess:
+
+def _private(kind: type[Server], tmp_path: Path) -> Iterator[Callable[[], Server]]:
+    started: list[Server] = []
+
+    def make() -> Server:
         if not kind.available():
             _unavailable(kind.binary)
         server = kind(tmp_path / f"{kind.binary}-{len(started)}")
@@ -110,19 +113,19 @@ def _private(kind: type[ServerProcess], tmp_path: Path) -> Iterator[Callable[[],
 
 
 @pytest.fixture
-def private_mosquitto(tmp_path: Path) -> Iterator[Callable[[], ServerProcess]]:
+def private_mosquitto(tmp_path: Path) -> Iterator[Callable[[], Mosquitto]]:
     """Factory for a Mosquitto this test owns and may stop, kill or restart (persistence on)."""
     yield from _private(Mosquitto, tmp_path)
 
 
 @pytest.fixture
-def private_influxd(tmp_path: Path) -> Iterator[Callable[[], ServerProcess]]:
+def private_influxd(tmp_path: Path) -> Iterator[Callable[[], Influxd]]:
     """Factory for an influxd this test owns and may stop or kill."""
     yield from _private(Influxd, tmp_path)
 
 
 @pytest.fixture
-def private_victoria_metrics(tmp_path: Path) -> Iterator[Callable[[], ServerProcess]]:
+def private_victoria_metrics(tmp_path: Path) -> Iterator[Callable[[], VictoriaMetrics]]:
     yield from _private(VictoriaMetrics, tmp_path)
 
 

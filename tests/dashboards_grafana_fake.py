@@ -18,6 +18,7 @@ import json
 import re
 import threading
 import urllib.parse
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -97,7 +98,7 @@ class FakeGrafana:
             (("PUT", f"/api/v1/provisioning/mute-timings/{SEGMENT}"), self._update_interval),
         ]
 
-    def _require(self, body: Any, shape: dict[str, type | tuple[type, ...]], where: str) -> bool:
+    def _require(self, body: Any, shape: Mapping[str, type | tuple[type, ...]], where: str) -> bool:
         if not isinstance(body, dict):
             self.violations.append(f"{where}: body is not a JSON object")
             return False
@@ -270,8 +271,9 @@ class FakeGrafana:
         return 200, self.rule_groups[(folder, group)]
 
     def _check_rule(self, rule: Any, folder: str, group: str, where: str) -> None:
-        shape = {"title": str, "condition": str, "data": list, "noDataState": str, "execErrState": str}
-        shape |= {"for": str, "folderUID": str, "ruleGroup": str, "orgID": int, "uid": str}
+        shape: dict[str, type] = {"title": str, "condition": str, "data": list, "noDataState": str}
+        shape |= {"execErrState": str, "for": str, "folderUID": str, "ruleGroup": str}
+        shape |= {"orgID": int, "uid": str}
         if not self._require(rule, shape, where):
             return
         name = f"{where}: rule {rule['title']!r}"

@@ -16,7 +16,9 @@ UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
 def expand(query: str, start_ms: int, end_ms: int, interval: str, variables: dict[str, str]) -> str:
-    amount, unit = re.fullmatch(r"(\d+)(ms|s|m|h|d)", interval).groups()  # type: ignore[union-attr]
+    parsed = re.fullmatch(r"(\d+)(ms|s|m|h|d)", interval)
+    assert parsed, f"not a Grafana interval: {interval!r}"
+    amount, unit = parsed.groups()
     q = query.replace("$timeFilter", f"time >= {start_ms}ms and time <= {end_ms}ms")
     q = q.replace("$__interval_ms", str(int(amount) * UNITS_MS[unit])).replace("$__interval", interval)
     for name, value in variables.items():

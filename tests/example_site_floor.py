@@ -21,6 +21,7 @@ from seatwatch.core.calibration_records import CalibrationRecord, Instrument, re
 from seatwatch.core.influxql import InfluxQLClient, quote_ident
 from seatwatch.core.site import Site
 from seatwatch.core.site_file import load_site
+from seatwatch.core.vocabulary import Quantity
 from tests.compliance_data import light_lines, noise_lines, write
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "site.toml"
@@ -68,7 +69,7 @@ def _record(site: Site, sensor: str, quantity: str, n: int) -> CalibrationRecord
     return CalibrationRecord(
         id=f"cal-{sensor}-{quantity}",
         sensor=sensor,
-        quantity=quantity,
+        quantity=Quantity(quantity),
         method="sound-calibrator" if noise else "reference-lux-meter",
         performed_at=CALIBRATED_AT.astimezone(UTC),
         valid_until=(CALIBRATED_AT + timedelta(days=365)).astimezone(UTC),

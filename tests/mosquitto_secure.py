@@ -22,6 +22,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 from tests.conftest import unavailable
 from tests.services import ServerProcess
@@ -128,16 +129,18 @@ class Client:
         self.client.on_message = lambda _c, _u, message: self.messages.put(message)
         self.broker = broker
 
-    def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-        self.connack = reason.value  # type: ignore[attr-defined]
+    def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
+        self.connack = reason.value
         self.connected.set()
 
-    def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, reason: object, _p: object) -> None:
+    def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, reason: ReasonCode, _p: object) -> None:
         with self.acked:
-            self.pubacks[mid] = reason.value  # type: ignore[attr-defined]
+            self.pubacks[mid] = reason.value
             self.acked.notify_all()
 
-    def _on_subscribe(self, _c: mqtt.Client, _u: object, mid: int, reasons: list, _p: object) -> None:
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: object, mid: int, reasons: list[ReasonCode], _p: object
+    ) -> None:
         with self.acked:
             self.subacks[mid] = [r.value for r in reasons]
             self.acked.notify_all()
@@ -160,6 +163,7 @@ class Client:
     def subscribe(self, topic: str) -> int:
         """Subscribe at QoS 1 and return the SUBACK reason code."""
         _, mid = self.client.subscribe(topic, qos=1)
+        assert mid is not None  # None only for an empty topic list
         with self.acked:
             assert self.acked.wait_for(lambda: mid in self.subacks, 10), f"no SUBACK for {topic}"
             return self.subacks[mid][0]

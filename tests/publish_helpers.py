@@ -120,7 +120,7 @@ def publisher(mqtt_url: str, client_id: str | None = None) -> mqtt.Client:
     )
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
-    client.reconnect_delay_set(0.2, 2)
+    client.reconnect_delay_set(0.2, 2)  # type: ignore[arg-type]  # paho annotates int; a float delay works
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600
     client.connect(host, port, clean_start=False, properties=props)

@@ -18,7 +18,7 @@ from firmware_bridge.protocol import encode_levels
 from firmware_bridge.simulate.simulator import SensorBias, Simulator
 from seatwatch.core.site_file import load_site
 from tests.bridge_support import Collector, start_bridge, stop_bridge, wait_until, write_site
-from tests.services import ServerProcess
+from tests.services import Mosquitto
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +94,7 @@ def test_sixteen_sensors_one_correct_reading_a_second_faults_counted_per_sensor(
 
 
 def test_broker_outage_of_120_s_and_kill_9_lose_and_repeat_nothing(
-    tmp_path: Path, private_mosquitto: Callable[[], ServerProcess], site_id: str
+    tmp_path: Path, private_mosquitto: Callable[[], Mosquitto], site_id: str
 ) -> None:
     broker = private_mosquitto()
     site_path = write_site(tmp_path, site_id, broker.url, refs=4, modbus_per_bus=1)

@@ -27,6 +27,7 @@ from firmware_bridge.sensor_state import SensorState
 from seatwatch.core.contract import Reading
 from seatwatch.core.site import Sensor
 from seatwatch.core.site_file import load_site
+from seatwatch.core.vocabulary import Quantity
 from tests.bridge_support import BRIDGE, REPO, write_site
 
 
@@ -71,7 +72,11 @@ def driver_on_pty(
     tty.setraw(slave)
     key = "device" if driver_class is AudioInputDriver else "port"
     sensor = Sensor(
-        sensor_id, BRIDGE, measures, driver_class.__name__, {key: os.ttyname(slave), **connection}
+        sensor_id,
+        BRIDGE,
+        tuple(Quantity(m) for m in measures),
+        driver_class.__name__,
+        {key: os.ttyname(slave), **connection},
     )
     state = SensorState(sensor_id, BRIDGE, sensor.driver)
     got: list[Reading] = []
@@ -159,5 +164,6 @@ def test_audio_input_on_a_pty_reduces_pcm_to_levels_in_memory() -> None:
             time.sleep(0.1)
     assert [r.seq for r in got] == [0, 1, 2]
     # a 1 kHz sine of amplitude 0.1 full scale: RMS −23.0 dB re full scale -> 97.0 dB(A) at 120 dB sensitivity
-    assert all(abs(r.laeq - 97.0) < 0.1 and r.dur == 1.0 and r.lux is None for r in got)
+    assert all(r.laeq is not None and abs(r.laeq - 97.0) < 0.1 for r in got)
+    assert all(r.dur == 1.0 and r.lux is None for r in got)
     assert abs(got[1].ts - got[0].ts - 1000) < 300 and state.online

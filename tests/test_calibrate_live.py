@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import queue
+import subprocess
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from seatwatch.core.calibration_records import CalibrationRecord, load_records, records_subscription
 from seatwatch.core.influxql import InfluxQLClient
 from seatwatch.core.settings import load_services
+from seatwatch.core.vocabulary import Quantity
 from tests.calibrate_sensor import PublishingSensor, history, provenance, seatwatch, words, write_site
 
 pytestmark = pytest.mark.integration
@@ -42,7 +44,7 @@ def _retained(mqtt_url: str, site_id: str) -> list[CalibrationRecord]:
     return [CalibrationRecord.from_json(m.payload) for m in messages]
 
 
-def _noise(site: Path, *extra: str) -> object:
+def _noise(site: Path, *extra: str | Path) -> subprocess.CompletedProcess[str]:
     return seatwatch(
         "calibrate",
         "noise",
@@ -68,7 +70,8 @@ def test_noise_calibration_recovers_the_bias_and_keeps_the_record(
     assert "post-check: levels corrected by" in result.stderr
     [record] = history(site)
     assert record.offset_db == pytest.approx(-2.3, abs=0.1)
-    assert abs(record.post_deviation) < 0.1 and record.pre_deviation == pytest.approx(2.3, abs=0.1)
+    assert record.post_deviation is not None and abs(record.post_deviation) < 0.1
+    assert record.pre_deviation == pytest.approx(2.3, abs=0.1)
     assert record.instrument.accuracy_class == "IEC 60942 class 1" and record.operator == "Li Wei"
     assert record.method == "sound-calibrator" and record.reference_value == 94.0
     assert (record.valid_until - record.performed_at).days == 365
@@ -76,7 +79,7 @@ def test_noise_calibration_recovers_the_bias_and_keeps_the_record(
     assert "Post-check" in result.stdout and "passed" in result.stdout
     assert all(len(line) <= 80 for line in (result.stdout + result.stderr).splitlines())
     assert _retained(mqtt_url, site_id) == [record]
-    assert load_records(influx, site_id).history("nz-1", "noise") == [record]
+    assert load_records(influx, site_id).history("nz-1", Quantity.NOISE) == [record]
     page = (site.parent / "certs" / f"{record.id}.html").read_text()
     assert f"修正值 {record.offset_db:+.2f} dB" in page and "IEC 60942:2017 class 1 sound calibrator" in page
 
@@ -92,10 +95,11 @@ def test_light_calibration_recovers_the_gain(
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
     [record] = history(site)
-    assert 1.0 / record.gain == pytest.approx(0.85, rel=0.01)
-    assert record.post_deviation < 0.01 and record.pre_deviation == pytest.approx(0.15, abs=0.01)
+    assert record.gain is not None and 1.0 / record.gain == pytest.approx(0.85, rel=0.01)
+    assert record.post_deviation is not None and record.post_deviation < 0.01
+    assert record.pre_deviation == pytest.approx(0.15, abs=0.01)
     assert record.method == "reference-lux-meter" and "→520" in record.notes
-    assert load_records(influx, site_id).history("lx-2", "light") == [record]
+    assert load_records(influx, site_id).history("lx-2", Quantity.LIGHT) == [record]
 
 
 @pytest.mark.parametrize(
@@ -204,5 +208,5 @@ def test_a_record_kept_while_the_broker_was_down_is_published_later(
     again = seatwatch("calibrate", "show", record.id, "--site", online, "--publish")
     assert again.returncode == 0, again.stderr
     assert _retained(mqtt_url, site_id) == [record]
-    assert load_records(influx, site_id).history("lx-2", "light") == [record]
+    assert load_records(influx, site_id).history("lx-2", Quantity.LIGHT) == [record]
     assert history(online) == [record]  # publishing again appends nothing

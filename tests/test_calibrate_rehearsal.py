@@ -21,6 +21,7 @@ import pytest
 
 from seatwatch.core.calibration_records import CalibrationRecord, load_records
 from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.vocabulary import Quantity
 from tests.calibrate_sensor import (
     REFERENCE_SENSOR,
     REPO,
@@ -103,7 +104,10 @@ def _terminal(*args: str | Path) -> tuple[pexpect.spawn, io.StringIO]:
 def _finish(child: pexpect.spawn) -> int:
     child.expect(pexpect.EOF)
     child.close()
-    return child.exitstatus if child.exitstatus is not None else 128 + child.signalstatus
+    if child.exitstatus is not None:
+        return child.exitstatus
+    assert child.signalstatus is not None  # closed: it exited or a signal ended it
+    return 128 + child.signalstatus
 
 
 def _screen(drawn: str) -> list[str]:
@@ -195,7 +199,7 @@ def test_five_lux_against_520_is_refused_unless_confirmed(
 ) -> None:
     # The sensor sees 5 lx (covered, or in a shadow) while the meter elsewhere reads 520 lx.
     rehearsal.sim.control("ref-1", {"lamp": {"lux": 5.0 / LIGHT_BIAS}})
-    args = [
+    args: list[str | Path] = [
         "calibrate", "light", "--site", rehearsal.site, "--sensor", "ref-1", "--reference-lux", "520",
         "--duration", "2", "--timeout", "20", "--certificate", rehearsal.site.parent / "certs",
         *provenance("light"),
@@ -220,7 +224,7 @@ def test_five_lux_against_520_is_refused_unless_confirmed(
     # the site is in Shanghai: its certificate is in Chinese with English labels beside
     assert "超出该型号的常规范围（gain 0.6 to 1.6）：操作人员已确认" in page
     assert "<span class=en>Model&#x27;s usual range</span>" in page
-    assert load_records(influx, site_id).history("ref-1", "light") == [record]
+    assert load_records(influx, site_id).history("ref-1", Quantity.LIGHT) == [record]
     wait_for(lambda: len(split_at_record(influx, "light", "ref-1", record)[1]) >= 2)
     _before, after = split_at_record(influx, "light", "ref-1", record)
     assert all(r["cal"] == record.id and r["lux"] == pytest.approx(520.0, rel=0.002) for r in after)
@@ -267,7 +271,7 @@ def test_three_points_with_one_misread_are_refused_naming_it(rehearsal: Rehearsa
     assert code == 0, said
     [record] = history(rehearsal.site)
     assert record.points == [[170.0, 200.0], [340.0, 400.0], [510.0, 600.0]]
-    assert 1 / record.gain == pytest.approx(LIGHT_BIAS, rel=1e-4)
+    assert record.gain is not None and 1 / record.gain == pytest.approx(LIGHT_BIAS, rel=1e-4)
     assert "Fit 3 points fitted, worst residual 0.00 %" in said
     assert "U = " in said and "fit 0.000 %" in said
     assert isinstance(CalibrationRecord.from_json(record.to_json()), CalibrationRecord)

@@ -68,7 +68,7 @@ def test_calibration_recovers_the_bias_and_ingest_corrects_from_the_record_on(
     assert light.returncode == 0, light.stderr
     noise_record, light_record = history(site)
     assert noise_record.offset_db == pytest.approx(-2.3, abs=0.1)
-    assert 1.0 / light_record.gain == pytest.approx(0.85, rel=0.01)
+    assert light_record.gain is not None and 1.0 / light_record.gain == pytest.approx(0.85, rel=0.01)
 
     wait_for(lambda: len(split_at_record(influx, "light", "ref-1", light_record)[1]) >= 2)
     before, after = split_at_record(influx, "noise", "ref-1", noise_record)
@@ -89,8 +89,8 @@ def test_calibration_recovers_the_bias_and_ingest_corrects_from_the_record_on(
         (noise_record.performed_at - timedelta(seconds=5), "insufficient_data"),
         (light_record.performed_at, "pass"),
     ):
-        result = calibration_result(sensor_calibration(model, book, model.installations[0], start, now))
-        assert result.verdict == verdict, result.reasons
+        check = calibration_result(sensor_calibration(model, book, model.installations[0], start, now))
+        assert check.verdict == verdict, check.reasons
     # ... and through ``seatwatch analyze`` (periods start on whole minutes) into the compliance points.
     start = noise_record.performed_at.replace(second=0, microsecond=0)
     end = start + timedelta(minutes=2)  # holds the light record too, even when the minute turned between

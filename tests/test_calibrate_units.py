@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -38,6 +39,7 @@ from seatwatch.core.contract import Reading
 from seatwatch.core.settings import load_services
 from seatwatch.core.site import Site
 from seatwatch.core.site_file import load_site
+from seatwatch.core.vocabulary import Quantity
 from tests.calibrate_sensor import provenance, seatwatch, words, write_site
 
 PROVENANCE_NOISE = provenance("noise")
@@ -108,8 +110,10 @@ def test_light_gain_through_zero_recovers_the_bias() -> None:
 
 def test_lux_judge_refuses_darkness_and_flicker() -> None:
     judge = lux_judge(0.02)
-    assert judge(StableWindow((0.0, 0.0), (1.0, 1.0))).problem.startswith("the sensor reads 0 lx")
-    assert "light unstable" in judge(StableWindow((400.0, 440.0), (1.0, 1.0))).problem
+    dark = judge(StableWindow((0.0, 0.0), (1.0, 1.0))).problem
+    assert dark is not None and dark.startswith("the sensor reads 0 lx")
+    flicker = judge(StableWindow((400.0, 440.0), (1.0, 1.0))).problem
+    assert flicker is not None and "light unstable" in flicker
     assert judge(StableWindow((400.0, 401.0), (1.0, 3.0))).value == pytest.approx(400.75)
 
 
@@ -125,7 +129,7 @@ def _record(
     return next_record(
         book,
         sensor="nz-1",
-        quantity=quantity,
+        quantity=Quantity(quantity),
         result=result,
         reference_value=94.0 if quantity == "noise" else 520.0,
         instrument=instrument or Instrument("B&K 4231", "2458913", "IEC 60942 class 1", "2026-01-10"),
@@ -237,13 +241,20 @@ def test_a_site_in_china_gets_a_bilingual_certificate(tmp_path: Path) -> None:
 def test_every_certificate_message_has_a_chinese_translation_with_the_same_placeholders() -> None:
     code = Path(certificate.__file__)
     with code.open("rb") as f:
-        used = {m for _, _, m, _ in extract_python(f, ["_", "N_"], [], {}) if isinstance(m, str)}
+        # babel annotates this as yielding (lineno, message, comments, context); it yields (lineno,
+        # funcname, message, comments)
+        found: Iterator[tuple[int, str, str | tuple[str, ...], list[str]]] = extract_python(  # type: ignore[assignment]
+            f, {"_": None, "N_": None}, [], {}
+        )
+        used = {m for _, _, m, _ in found if isinstance(m, str)}
     assert len(used) > 90  # the extractor found them (none hidden inside f-strings)
     with (code.parent / "locale" / "zh_CN" / "LC_MESSAGES" / "certificate.po").open("rb") as f:
         translated = {m.id: m.string for m in read_po(f) if m.id and m.string and not m.fuzzy}
     assert sorted(used - set(translated)) == [] and sorted(set(translated) - used) == []
     for msg in used:
-        assert set(re.findall(r"\{(\w+)\}", translated[msg])) == set(re.findall(r"\{(\w+)\}", msg)), msg
+        text = translated[msg]
+        assert isinstance(text, str), msg  # the certificate has no plural messages
+        assert set(re.findall(r"\{(\w+)\}", text)) == set(re.findall(r"\{(\w+)\}", msg)), msg
 
 
 def test_a_record_without_provenance_parses_but_is_not_evidence(tmp_path: Path) -> None:

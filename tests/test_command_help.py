@@ -47,7 +47,7 @@ def test_description_example_and_defaults(name: str, parser: argparse.ArgumentPa
         if any(action in g._group_actions and g.required for g in parser._mutually_exclusive_groups):
             continue  # one of a required pair: no default by design
         rendered = parser._get_formatter()._get_help_string(action)  # what --help shows for it
-        assert "default" in rendered, (
+        assert rendered is not None and "default" in rendered, (
             f"seatwatch {name} {action.option_strings[-1]}: no default in {action.help!r}"
         )
 

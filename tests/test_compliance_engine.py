@@ -116,7 +116,7 @@ def test_zone_uniformity_uses_seat_means(floor: Assessment) -> None:
     (zone,) = floor.zones
     (uniformity,) = zone.checks
     assert uniformity.check == "uniformity"
-    assert 0.8 < uniformity.value < 1.0
+    assert uniformity.value is not None and 0.8 < uniformity.value < 1.0
     assert floor.summary()["seats"] == 9
 
 

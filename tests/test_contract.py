@@ -214,4 +214,4 @@ def test_the_fast_path_takes_what_bridges_send(reading: Reading) -> None:
         assert _well_formed(doc, NOW, None) is None
         return
     fast = _well_formed(doc, NOW, None)
-    assert fast == checked and fast.extra == checked.extra == reading.extra  # type: ignore[union-attr]
+    assert fast == checked and fast.extra == checked.extra == reading.extra

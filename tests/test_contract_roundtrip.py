@@ -28,7 +28,7 @@ def test_reading_round_trip_through_mosquitto(mqtt_url: str, site_id: str) -> No
     received: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
     subscriber = _client(mqtt_url, f"{site_id}-sub")
     subscriber.on_message = lambda _c, _u, message: received.put(message)
-    subscribed = queue.Queue()
+    subscribed: queue.Queue[tuple[object, ...]] = queue.Queue()
     subscriber.on_subscribe = lambda *args: subscribed.put(args)
     for topic in reading_subscriptions(site_id):
         subscriber.subscribe(topic, qos=1)

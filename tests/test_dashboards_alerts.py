@@ -13,7 +13,9 @@ from seatwatch.core.calibration_records import CalibrationRecord, record_line
 from seatwatch.core.influxql import InfluxQLClient
 from seatwatch.core.line_protocol import line, write_v1
 from seatwatch.core.settings import load_services
+from seatwatch.core.site import Installation, Site
 from seatwatch.core.site_file import load_site
+from seatwatch.core.vocabulary import Quantity
 from tests.conftest import EXAMPLE_SITE
 from tests.dashboards_evaluate import evaluate, outer_join, static_rows
 from tests.dashboards_macros import expand
@@ -22,19 +24,32 @@ pytestmark = pytest.mark.integration
 S = 1_000_000_000
 
 
-def _reading(site, sensor: str, t_s: int, laeq: float) -> list[str]:
+def _installed(site: Site, sensor: str) -> Installation:
+    """Where ``sensor`` is installed now (every sensor used here is)."""
     inst = site.installation_at(sensor, datetime.now(UTC))
+    assert inst is not None, sensor
+    return inst
+
+
+def _reading(site: Site, sensor: str, t_s: int, laeq: float) -> list[str]:
+    inst = _installed(site, sensor)
     tags = {"site": site.id, "zone": site.seats[inst.seat].zone, "seat": inst.seat, "sensor": sensor}
-    noise = {"laeq": laeq, "lafmax": laeq + 3, "lafmin": laeq - 3, "dur": 60.0}
+    noise: dict[str, float | bool | str] = {"laeq": laeq, "lafmax": laeq + 3, "lafmin": laeq - 3, "dur": 60.0}
     noise |= {"exposure": 60 * 10 ** (laeq / 10), "raw_laeq": laeq, "below_floor": False, "cal": "c"}
-    light = {"lux": 400.0, "raw_lux": 400.0, "cal": "c"}
+    light: dict[str, float | str] = {"lux": 400.0, "raw_lux": 400.0, "cal": "c"}
     return [line("noise", tags, noise, t_s * S), line("light", tags, light, t_s * S)]
 
 
 def _calibration(site_id: str, sensor: str, days_ago: int) -> str:
     performed = datetime.now(UTC) - timedelta(days=days_ago)
     record = CalibrationRecord(
-        f"cal-{sensor}", sensor, "noise", "sound-calibrator", performed, performed + timedelta(days=365), 0.1
+        f"cal-{sensor}",
+        sensor,
+        Quantity.NOISE,
+        "sound-calibrator",
+        performed,
+        performed + timedelta(days=365),
+        0.1,
     )
     return record_line(site_id, record)
 
@@ -43,7 +58,7 @@ def test_noise_silent_and_calibration_rules_and_roster(influx_url: str, influx: 
     site = load_site(EXAMPLE_SITE)
     built = bundle.build(site, load_services(site.services, env={}))
     loud, quiet, stopped = "ref-001", "ref-002", "ref-003"
-    seat_of = {s: site.installation_at(s, datetime.now(UTC)).seat for s in (loud, quiet, stopped)}
+    seat_of = {s: _installed(site, s).seat for s in (loud, quiet, stopped)}
     now = int(time.time())
     lines = []
     for minute in range(14):  # the last 14 minutes: 70 dB at one seat, 50 dB at another

@@ -16,6 +16,7 @@ from seatwatch.core.influxql import InfluxQLClient
 from seatwatch.core.line_protocol import line, write_v1
 from seatwatch.core.settings import load_services
 from seatwatch.core.site_file import load_site
+from seatwatch.core.vocabulary import Quantity
 from tests.conftest import EXAMPLE_SITE
 from tests.dashboards_macros import expand, influx_targets, variables_of
 
@@ -27,7 +28,7 @@ ENERGY = 10 * math.log10(sum(10 ** (v / 10) for v in LEVELS) / len(LEVELS))
 
 def _noise(site: str, t_s: int, laeq: float, below: bool) -> str:
     tags = {"site": site, "zone": "agents-east", "seat": "E-01", "sensor": "ref-001"}
-    fields = {
+    fields: dict[str, float | bool | str] = {
         "laeq": laeq,
         "lafmax": laeq + 5,
         "lafmin": laeq - 5,
@@ -47,7 +48,8 @@ def _light(site: str, t_s: int, lux: float) -> str:
 
 def _verdict(site: str, seat: str, t_s: int, verdict: str) -> str:
     tags = {"site": site, "zone": "agents-east", "seat": seat, "check": "noise", "profile": "iac-csc"}
-    fields = {"value": 50.0, "required": 55.0, "target": 52.0, "verdict": verdict, "coverage": 1.0}
+    fields: dict[str, float | str] = {"value": 50.0, "required": 55.0, "target": 52.0, "verdict": verdict}
+    fields["coverage"] = 1.0
     return line("compliance", tags, fields, t_s * S)
 
 
@@ -95,7 +97,7 @@ def test_every_panel_query_runs_and_levels_are_energy_means(influx_url: str, inf
     record = CalibrationRecord(
         "cal-1",
         "ref-001",
-        "noise",
+        Quantity.NOISE,
         "sound-calibrator",
         performed,
         performed + timedelta(days=365),

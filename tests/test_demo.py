@@ -97,7 +97,9 @@ def test_demo_runs_to_a_report_and_ctrl_c_stops_everything(tmp_path: Path) -> No
         urls = re.findall(r"started on ((?:mqtt|http)://[\d.]+:\d+)", output)
         assert len(urls) == 2 and all("://127.0.0.1:" in u for u in urls), output
         assert all(_listening(u) for u in urls)
-        workdir = Path(re.search(r"data in (\S+)/mosquitto\)", output).group(1))  # type: ignore[union-attr]
+        started_in = re.search(r"data in (\S+)/mosquitto\)", output)
+        assert started_in, output
+        workdir = Path(started_in.group(1))
         assert _processes_mentioning(str(out / "site.toml")), "ingest and bridges should be running"
 
         demo.send_signal(signal.SIGINT)

@@ -199,7 +199,8 @@ NOT_FOLLOWED = {"4. The same server side with docker compose": "Docker cannot ru
 def document_blocks() -> list[tuple[str, str, list[str]]]:
     """(section, language, lines) of each sh and sql block of the document, in order."""
     out: list[tuple[str, str, list[str]]] = []
-    section, language, lines = "", None, []
+    section, language = "", None
+    lines: list[str] = []
     for raw in DOC.read_text(encoding="utf-8").splitlines():
         line = raw.strip()
         if language is None and raw.startswith("## "):
@@ -260,7 +261,8 @@ class Deployment:
     work: Path
     influx: AuthInfluxd
     mosquitto_port: int = 0
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # only polled, stopped and waited for: text or bytes output alike
+    processes: dict[str, subprocess.Popen[bytes] | subprocess.Popen[str]] = field(default_factory=dict)
     cleanup: list[Callable[[], None]] = field(default_factory=list)
 
     # paths and command lines ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from seatwatch.core.calibration_records import CalibrationRecord, record_topic
 from seatwatch.core.contract import MAX_PAYLOAD_BYTES, Reading, batch_topic, encode, reading_topic
 from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.vocabulary import Quantity
 from tests.ingest_process import IngestProcess, count, wait_for_count
 from tests.publish_helpers import (
     BRIDGE,
@@ -32,10 +33,14 @@ pytestmark = pytest.mark.integration
 NOISE_COUNT = "SELECT count(laeq) FROM noise"
 
 
-def _record(rid: str, sensor: str, quantity: str, at_ms: int, **correction: float) -> CalibrationRecord:
+def _record(
+    rid: str, sensor: str, quantity: str, at_ms: int, *, offset_db: float | None = None,
+    gain: float | None = None,
+) -> CalibrationRecord:
     performed = datetime.fromtimestamp(at_ms / 1000, UTC)
+    valid_until = datetime(2099, 1, 1, tzinfo=UTC)
     return CalibrationRecord(
-        rid, sensor, quantity, "test", performed, datetime(2099, 1, 1, tzinfo=UTC), **correction
+        rid, sensor, Quantity(quantity), "test", performed, valid_until, offset_db=offset_db, gain=gain
     )
 
 
@@ -91,7 +96,8 @@ def test_10k_readings_calibrated_tagged_and_energy_correct(
     # Per seat: the database's energy mean equals the energy mean of the calibrated inputs to 0.01 dB.
     by_seat: dict[str, list[float]] = {}
     for r in readings:
-        by_seat.setdefault(seat_of(r.sensor), []).append(r.laeq + offset(r)[0])  # type: ignore[operator]
+        assert r.laeq is not None
+        by_seat.setdefault(seat_of(r.sensor), []).append(r.laeq + offset(r)[0])
     stored = influx.query('SELECT 10*log10(sum("exposure")/sum("dur")) FROM noise GROUP BY seat')
     assert len(stored) == 50
     for series in stored:
@@ -106,6 +112,7 @@ def test_10k_readings_calibrated_tagged_and_energy_correct(
     for row in rows:
         r = mine[row["time"]]
         shift, cal = offset(r)
+        assert r.laeq is not None and r.lafmax is not None  # every reading made here has noise
         assert (row["seat"], row["zone"], row["cal"]) == ("S-0003", "agents", cal)
         assert row["raw_laeq"] == r.laeq and row["laeq"] == pytest.approx(r.laeq + shift)
         assert row["lafmax"] == pytest.approx(r.lafmax + shift) and row["dur"] == 1.0

@@ -36,7 +36,7 @@ def test_no_reading_lost_or_doubled_through_kills_broker_restart_and_db_outage(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     broker, database = private_mosquitto(), private_influxd()
-    mqtt_url, influx_url = broker.url, database.url  # type: ignore[attr-defined]
+    mqtt_url, influx_url = broker.url, database.url
     influx = InfluxQLClient(influx_url, "faults")
     influx.command('CREATE DATABASE "faults"')
     site_file = write_site(tmp_path / "site.toml", site_id, sensors=50)

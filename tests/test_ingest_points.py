@@ -19,6 +19,7 @@ from seatwatch.core.calibration_records import CalibrationBook, CalibrationRecor
 from seatwatch.core.contract import Reading, encode
 from seatwatch.core.line_protocol import WriteError
 from seatwatch.core.site_file import load_site
+from seatwatch.core.vocabulary import Quantity
 from tests.publish_helpers import write_site
 
 TS = 1_764_230_400_000  # 2025-11-27T08:00:00Z
@@ -40,9 +41,9 @@ def test_calibration_in_force_floor_and_exposure(tmp_path: Path) -> None:
     at = datetime.fromtimestamp(TS / 1000, UTC)
     until = at.replace(year=2030)
     records = (
-        CalibrationRecord("n1", "nz-0001", "noise", "m", at.replace(year=2024), until, offset_db=2.0),
-        CalibrationRecord("n2", "nz-0001", "noise", "m", at.replace(second=30), until, offset_db=-1.0),
-        CalibrationRecord("l1", "nz-0001", "light", "m", at.replace(year=2024), until, gain=1.5),
+        CalibrationRecord("n1", "nz-0001", Quantity.NOISE, "m", at.replace(year=2024), until, offset_db=2.0),
+        CalibrationRecord("n2", "nz-0001", Quantity.NOISE, "m", at.replace(second=30), until, offset_db=-1.0),
+        CalibrationRecord("l1", "nz-0001", Quantity.LIGHT, "m", at.replace(year=2024), until, gain=1.5),
     )
     maker = _maker(tmp_path, records)
     readings = [
@@ -95,7 +96,7 @@ def test_spool_keeps_order_and_survives_a_restart(tmp_path: Path) -> None:
     spool.push(["c 3"])
     (tmp_path / "spool" / "x.tmp").write_text("half a batch")  # a crash mid-write
     again = Spool(tmp_path / "spool", max_bytes=100)
-    assert len(again) == 2 and again.bytes == len("a 1\nb 2") + len("c 3")
+    assert len(again) == 2 and again.stored_bytes == len("a 1\nb 2") + len("c 3")
     assert again.peek() == ["a 1", "b 2"]
     again.pop()
     again.push(["d 4"])
@@ -135,7 +136,7 @@ def _wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
 
 
 def test_sink_acks_only_durable_batches_and_replays_in_order(tmp_path: Path) -> None:
-    writer, acked = FlakyWriter(), []
+    writer, acked = FlakyWriter(), list[str]()
     spool, refused = Spool(tmp_path / "spool", 1 << 20), Spool(tmp_path / "refused", 1 << 20)
     retry = Retry(attempts=2, first_s=0.01, max_s=0.05)
     sink = Sink(writer, spool, refused, Metrics(), acked.extend, 2, 0.05, 100, retry)

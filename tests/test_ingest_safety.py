@@ -134,7 +134,7 @@ def test_a_fresh_influxd_without_the_database_stores_every_reading(
     mqtt_url: str, private_influxd: Callable[[], ServerProcess], site_id: str, tmp_path: Path
 ) -> None:
     database = private_influxd()
-    url = database.url  # type: ignore[attr-defined]
+    url = database.url
     site = write_site(tmp_path / "site.toml", site_id, sensors=10)
     ingest = IngestProcess(site, tmp_path / "state", mqtt_url, url, "seatwatch", f"{site_id}-i").start()
     ingest.wait_ready()
@@ -472,7 +472,7 @@ def test_a_full_spool_disk_holds_acknowledgements_and_loses_nothing(
     tmp_path: Path,
 ) -> None:
     database = private_influxd()
-    url = database.url  # type: ignore[attr-defined]
+    url = database.url
     InfluxQLClient(url, "sw").command('CREATE DATABASE "sw"')
     disk = small_disk(2048)
     site = write_site(tmp_path / "site.toml", site_id, sensors=20)
@@ -506,7 +506,7 @@ def test_a_spool_smaller_than_a_batch_neither_spins_nor_drops(
     mqtt_url: str, private_influxd: Callable[[], ServerProcess], site_id: str, tmp_path: Path
 ) -> None:
     database = private_influxd()
-    url = database.url  # type: ignore[attr-defined]
+    url = database.url
     InfluxQLClient(url, "sw").command('CREATE DATABASE "sw"')
     database.stop()
     site = write_site(tmp_path / "site.toml", site_id, sensors=20)
@@ -544,13 +544,13 @@ def test_a_broker_crash_while_ingest_is_down_and_another_subscriber_lose_nothing
     since the last save, and a second persistent subscriber made the broker answer Success after a
     restart while no ingest was subscribed: bridges deleted on PUBACK. Now they wait for ingest's ack."""
     broker = private_mosquitto()
-    mqtt_url = broker.url  # type: ignore[attr-defined]
+    mqtt_url = broker.url
     host, port = load_services({"mqtt_url": mqtt_url}, env={}).mqtt_host_port
     other = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{site_id}-other", protocol=mqtt.MQTTv5)
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600
     other.on_connect = lambda c, *_: c.subscribe(batch_topic(site_id, "gw-1"), qos=1)
-    other.reconnect_delay_set(0.2, 1)
+    other.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]  # paho annotates int; a float delay works
     other.connect(host, port, clean_start=False, properties=props)
     other.loop_start()
     site, ingest = start_ingest(tmp_path, site_id, mqtt_url, influx_url, influx_db, "k", 10)

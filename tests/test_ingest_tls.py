@@ -69,7 +69,7 @@ def run_refused(process: IngestProcess, marker: str) -> str:
             assert time.monotonic() < deadline, f"no {marker!r} in 15 s: {process.output()}"
             time.sleep(0.1)
         time.sleep(3)
-        assert process.process.poll() is None, "ingest exited"
+        assert process.process is not None and process.process.poll() is None, "ingest exited"
     finally:
         process.stop()
     output = process.output()

@@ -27,20 +27,21 @@ LEVELS = ("laeq", "lceq", "lzeq", "lafmax", "lafmin", "lasmax", "lcpeak", "laf10
 KEYS = {*LEVELS, "duration_s", "below_range", "floor_db", "below_range_s", "class_1"}
 
 
-def _seatwatch_process(*args: str | Path) -> subprocess.CompletedProcess:
+def _seatwatch_process(*args: str | Path | float) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "seatwatch", "level", *map(str, args)]
     return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
-def _seatwatch(*args: str | Path) -> subprocess.CompletedProcess:
+def _seatwatch(*args: str | Path | float) -> subprocess.CompletedProcess[str]:
     """The same command through ``seatwatch.cli.main`` in this process, captured like a subprocess."""
+    words = ["level", *map(str, args)]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            code = main(["level", *map(str, args)])
-        except SystemExit as exit_:  # argparse usage errors
-            code = exit_.code
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+            code = main(words)
+        except SystemExit as exit_:  # argparse usage errors; the status Python would exit with
+            code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+    return subprocess.CompletedProcess(words, code, out.getvalue(), err.getvalue())
 
 
 def _signal(seconds: float = 10.0) -> np.ndarray:

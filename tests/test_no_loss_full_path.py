@@ -79,7 +79,7 @@ class Statuses:
         topics = [(f"{TOPIC_ROOT}/{site_id}/+/status", 1), (f"{TOPIC_ROOT}/{site_id}/_bridge/+/status", 1)]
         self.client.on_connect = lambda c, *_: c.subscribe(topics)
         self.client.on_message = self._message
-        self.client.reconnect_delay_set(0.2, 1)
+        self.client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]  # paho annotates int; a float delay works
         self.client.connect(host, int(port))
         self.client.loop_start()
 
@@ -103,7 +103,7 @@ def other_subscriber(mqtt_url: str, site_id: str) -> mqtt.Client:
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600
     client.on_connect = lambda c, *_: c.subscribe(f"{TOPIC_ROOT}/{site_id}/_bridge/+/readings", qos=1)
-    client.reconnect_delay_set(0.2, 2)
+    client.reconnect_delay_set(0.2, 2)  # type: ignore[arg-type]  # paho annotates int; a float delay works
     client.connect(host, int(port), clean_start=False, properties=props)
     client.loop_start()
     return client
@@ -117,7 +117,7 @@ def test_every_reading_is_stored_once_through_every_fault_at_once(
     tmp_path: Path,
 ) -> None:
     broker, database = private_mosquitto(), private_influxd()
-    mqtt_url, influx_url = broker.url, database.url  # type: ignore[attr-defined]
+    mqtt_url, influx_url = broker.url, database.url
     site_path = write_floor(tmp_path, site_id, mqtt_url)
     site = load_site(site_path)
     statuses = Statuses(mqtt_url, site_id)

@@ -59,7 +59,7 @@ def test_each_kind_of_damage_is_named_and_the_next_frame_still_decodes() -> None
 def test_an_endless_line_is_dropped_not_buffered() -> None:
     decoder = FrameDecoder()
     out = decoder.feed(b"$" + b"9" * 1000)
-    assert [e.reason for e in out] == ["truncated"]
+    assert len(out) == 1 and isinstance(out[0], FrameError) and out[0].reason == "truncated"
     assert decoder.feed(encode_levels(2, 1000, 40.0, None, None, None)) == [
         LevelsFrame(2, 1000, 40.0, None, None, None)
     ]

@@ -32,8 +32,8 @@ def test_quickstart_and_ci_install_the_demo_list() -> None:
         ["python3", "-m", "seatwatch.demo.prerequisites", "--all"], capture_output=True, text=True,
         cwd=REPO, env={"PATH": os.environ["PATH"]}, check=True,
     )  # fmt: skip
-    listed = [*prerequisites.SERVERS, *prerequisites.PDF_PACKAGES]
-    assert result.stdout.split() == [item.apt_package for item in listed]
+    servers = [s.apt_package for s in prerequisites.SERVERS]
+    assert result.stdout.split() == servers + [p.apt_package for p in prerequisites.PDF_PACKAGES]
     # with nothing missing it prints nothing, not an empty line (which bash would read as a package "")
     if not prerequisites.missing({}):
         nothing = subprocess.run(

@@ -115,7 +115,7 @@ def test_report_html_opens_in_chromium_without_errors_and_shows_plan_and_table(
     )
     assert shot.exists(), result.stderr[-2000:]
     image = Image.open(shot).convert("RGB")
-    colours = {rgb for _, rgb in image.getcolors(maxcolors=1 << 24)}
+    colours = _colours(image)
     for rgb in (
         (0x2E, 0x7D, 0x32),
         (0xC6, 0x28, 0x28),
@@ -125,14 +125,23 @@ def test_report_html_opens_in_chromium_without_errors_and_shows_plan_and_table(
     assert (0xEE, 0xF1, 0xF5) in colours  # the table header (and the zone boxes)
     # The zone table's header row lies in the lower part of the first screen, below the plan.
     lower = image.crop((0, image.height // 2, image.width, image.height))
-    assert (0xEE, 0xF1, 0xF5) in {rgb for _, rgb in lower.getcolors(maxcolors=1 << 24)}
+    assert (0xEE, 0xF1, 0xF5) in _colours(lower)
+
+
+def _colours(image: Image.Image) -> set[tuple[int, ...] | float]:
+    """Every colour in ``image``."""
+    counted = image.getcolors(maxcolors=1 << 24)
+    assert counted is not None  # None only beyond maxcolors, more than an RGB image can hold
+    return {rgb for _, rgb in counted}
 
 
 def test_report_html_renders_chinese_glyphs_not_boxes(report_dir: Path, tmp_path: Path) -> None:
     """Two Chinese strings of equal length in the report's font stack: missing glyphs would draw the same
     boxes for both, real glyphs draw different shapes (and ink)."""
     html = (report_dir / "report.html").read_text(encoding="utf-8")
-    stack = re.search(r"body \{ font: [^ ]+ ([^;]+);", html).group(1)
+    font = re.search(r"body \{ font: [^ ]+ ([^;]+);", html)
+    assert font, "no font stack in the report's CSS"
+    stack = font.group(1)
     shots = {}
     for name, text in (("title", "职场噪声与照明合规报告"), ("other", "建筑照明设计标准第一页")):
         page = tmp_path / f"{name}.html"

@@ -80,7 +80,9 @@ def test_pdf_is_a4_with_every_seat_the_period_and_the_standards(reports: dict[st
     info = _poppler("pdfinfo", "-f", "1", "-l", "999", str(pdf))
     sizes = re.findall(r"Page\s+\d+ size:\s+(.*)", info)
     assert sizes and all("(A4)" in s for s in sizes), sizes
-    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    counted = re.search(r"Pages:\s+(\d+)", info)
+    assert counted, info
+    pages = int(counted.group(1))
     text = _poppler("pdftotext", "-layout", str(pdf), "-")
     site = _site()
     assert site["site"]["name"] in text

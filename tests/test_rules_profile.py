@@ -9,6 +9,7 @@ import pytest
 from analysis.compliance.windows import bucket_minutes
 from seatwatch.core.config_errors import ConfigError
 from seatwatch.core.rules.profile import load_rules_profile, shipped_profiles
+from seatwatch.core.vocabulary import ZoneKind
 
 
 def test_every_shipped_profile_loads_with_sources() -> None:
@@ -20,7 +21,7 @@ def test_every_shipped_profile_loads_with_sources() -> None:
 
 
 def test_iac_csc_agent_limits_follow_standards_md() -> None:
-    checks = {c.id: c for c in load_rules_profile("iac-csc").checks_for("agent")}
+    checks = {c.id: c for c in load_rules_profile("iac-csc").checks_for(ZoneKind.AGENT)}
     assert (checks["light"].required, checks["light"].target, checks["light"].direction) == (200, 300, "min")
     assert (checks["noise"].required, checks["noise"].target, checks["noise"].hours) == (55, 52, "occupied")
     assert (checks["background"].required, checks["background"].target) == (45, 40)
@@ -32,13 +33,15 @@ def test_iac_csc_agent_limits_follow_standards_md() -> None:
 def test_gb3096_uses_clock_hours() -> None:
     profile = load_rules_profile("gb3096-class1")
     assert profile.clock_hours["night"].start == "22:00"
-    assert {c.hours for c in profile.checks_for("agent")} == {"day", "night"}
+    assert {c.hours for c in profile.checks_for(ZoneKind.AGENT)} == {"day", "night"}
 
 
 def test_profile_path_is_relative_to_the_site_folder(tmp_path: Path) -> None:
-    text = (Path(load_rules_profile("iac-csc").path)).read_text(encoding="utf-8")
+    shipped = load_rules_profile("iac-csc").path
+    assert shipped is not None
+    text = shipped.read_text(encoding="utf-8")
     (tmp_path / "mine.toml").write_text(text.replace("required = 200", "required = 250", 1), encoding="utf-8")
-    assert load_rules_profile("mine.toml", base_dir=tmp_path).checks_for("agent")[0].required == 250
+    assert load_rules_profile("mine.toml", base_dir=tmp_path).checks_for(ZoneKind.AGENT)[0].required == 250
 
 
 def test_unknown_profile_names_the_shipped_ones() -> None:

@@ -106,9 +106,10 @@ def test_swapped_sensor_keeps_history_straight(tmp_path: Path) -> None:
     site = load_site(write(tmp_path, SMALL))
     before = datetime(2025, 5, 1, tzinfo=UTC)
     after = datetime(2025, 7, 1, tzinfo=UTC)
-    assert site.installation_at("n1", before).seat == "A"
+    first, later = site.installation_at("n1", before), site.installation_at("n2", after)
+    assert first is not None and first.seat == "A"
     assert site.installation_at("n1", after) is None
-    assert site.installation_at("n2", after).seat == "A"
+    assert later is not None and later.seat == "A"
     assert site.data_seat("B") == "A"
     assert [i.sensor for i in site.installations_for_seat("B", before, after)] == ["n1", "n2"]
 

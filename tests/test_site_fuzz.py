@@ -72,7 +72,7 @@ scalars = st.one_of(
     st.booleans(),
     st.integers(-(2**70), 2**70),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=20),
+    st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20),
     st.sampled_from(["noise", "light", "modbus", "reference", "audio", "renke-noise", "renke-lux", "E-01"]),
     st.dates(),
     st.datetimes(timezones=st.none() | offsets),

@@ -18,7 +18,7 @@ from seatwatch.cli import main
 from seatwatch.core.config_errors import ConfigError
 from seatwatch.core.influxql import InfluxQLClient
 from seatwatch.core.settings import SITE_URLS, load_services
-from tests.compliance_data import SiteSpec, calibration_line, light_lines, noise_lines, write
+from tests.compliance_data import SiteSpec, calibration_line, light_lines, noise_lines, steady, write
 from tests.conftest import unavailable
 from tests.services import Influxd
 
@@ -130,7 +130,7 @@ def test_two_sites_each_on_its_own_influxd(
         for seat in "AB":
             level = levels[site]
             lines += noise_lines(
-                site, "z", seat, f"s-{seat}", DAY, DAY + timedelta(days=1), lambda t, v=level: v
+                site, "z", seat, f"s-{seat}", DAY, DAY + timedelta(days=1), steady(level)
             )
             lines += light_lines(site, "z", seat, f"s-{seat}", DAY, DAY + timedelta(days=1), lambda t: 400.0)
         write(url, "seatwatch", lines)

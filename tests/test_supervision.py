@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,8 +64,8 @@ def test_a_failing_worker_is_restarted_with_backoff_and_reported_until_healthy()
 class BuggyWriter(V1HttpWriter):
     """The real v1 writer with one bug: its first write raises something no WriteError handler expects."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # the real writer's, passed on
+        super().__init__(*args, **kwargs)
         self.bugs = 1
 
     def write(self, lines: list[str]) -> None:

@@ -106,7 +106,7 @@ def windows_touching(
     start: datetime, end: datetime, every: timedelta, done: int, spans: list[Span]
 ) -> set[int]:
     """Indexes below ``done`` of the windows [start + n·every, end + n·every) that overlap ``spans``."""
-    out = set()
+    out: set[int] = set()
     for a, b in spans:
         first = max(0, math.floor((a - end) / every) + 1)
         last = min(done - 1, math.ceil((b - start) / every) - 1)

@@ -11,6 +11,7 @@ rollups give the same p10/p90.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +54,7 @@ class LevelBinner:
         self.bucket_min = bucket_min
         self._parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
 
-    def add(self, seat: str, rows: list[list[float | None]]) -> None:
+    def add(self, seat: str, rows: Sequence[Sequence[float | None]]) -> None:
         """Rows of [time in epoch minutes, laeq, dur]; readings without a level are skipped."""
         table = np.array(rows, dtype=float)  # None becomes NaN
         if not len(table):

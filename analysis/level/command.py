@@ -27,6 +27,7 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -123,10 +124,11 @@ def _progress_printer(total_s: float) -> Callable[[float], None]:
 
 def measure(
     stream: WavStream, sensitivity_db: float, progress: Callable[[float], None] = lambda _s: None
-) -> dict[str, object]:
-    """Every level of the recording (dB re 20 µPa; None where undefined or below measurable range), its
-    ``duration_s``, ``below_range``: the keys whose level is below measurable range, ``floor_db`` and
-    ``below_range_s``: the seconds of 100 ms intervals whose LAeq is below it."""
+) -> dict[str, Any]:
+    """The JSON document ``--json`` prints: every level of the recording (dB re 20 µPa; None where
+    undefined or below measurable range), its ``duration_s``, ``below_range``: the keys whose level is
+    below measurable range, ``floor_db`` and ``below_range_s``: the seconds of 100 ms intervals whose
+    LAeq is below it."""
     meter = SoundLevelMeter(stream.fs, sensitivity_db, interval_s=STEP_S, floor_db=stream.floor_db)
     table = np.empty((stream.frames // meter.interval_samples + 1, len(_COLUMNS)))
     rows = 0
@@ -160,7 +162,7 @@ def measure(
         **{f"laf{n}": percentiles.get(n) for n in (10, 50, 90)},
     }
     below = [key for key, value in result.items() if value == -math.inf]
-    levels: dict[str, object] = {
+    levels: dict[str, Any] = {
         key: None if value is None or key in below else round(value, 2) for key, value in result.items()
     }
     levels["duration_s"] = round(stream.duration_s, 6)

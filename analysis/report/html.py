@@ -64,8 +64,8 @@ class _Page:
 
     def check_head(self, what: str) -> str:
         _ = self._
-        cells = (what, _("verdict"), _("check and value"), _("value"), _("required"), _("target"))
-        cells += (_("coverage"), _("check verdict"), _("reasons"))
+        cells: tuple[str, ...] = (what, _("verdict"), _("check and value"), _("value"), _("required"))
+        cells += (_("target"), _("coverage"), _("check verdict"), _("reasons"))
         return "<thead><tr>" + "".join(f"<th>{escape(c)}</th>" for c in cells) + "</tr></thead>"
 
     def seats(self) -> str:

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 LIMITS_FILE = Path(__file__).with_name("plausibility.toml")
 KEYS = {"noise": "noise_offset_db", "light": "light_gain"}
@@ -38,7 +39,7 @@ class UsualRange:
 
 
 @cache
-def _limits(path: Path) -> dict[str, dict[str, object]]:
+def _limits(path: Path) -> dict[str, dict[str, Any]]:
     with path.open("rb") as f:
         doc = tomllib.load(f)
     return {"default": doc["default"], **doc.get("models", {})}
@@ -53,5 +54,5 @@ def usual_range(model: str, quantity: str, path: Path = LIMITS_FILE) -> UsualRan
     name = KEYS[quantity]
     if entry is None or name not in entry:
         key, entry = "default", limits["default"]
-    low, high = entry[name]  # type: ignore[misc]
+    low, high = entry[name]
     return UsualRange(quantity, float(low), float(high), key, str(entry.get("source", "")))

@@ -188,12 +188,18 @@ class ModbusBus:
                 self._check_stale(unit)
                 continue
             if unit.profile.quantity == Quantity.NOISE:
-                levels = {
-                    "laeq": round(energy_mean(unit.values), 2),
-                    "lafmax": max(unit.values),
-                    "lafmin": min(unit.values),
-                }
+                reading = Reading(
+                    unit.sensor.id,
+                    unit.seq,
+                    second * 1000,
+                    1.0,
+                    laeq=round(energy_mean(unit.values), 2),
+                    lafmax=max(unit.values),
+                    lafmin=min(unit.values),
+                )
             else:
-                levels = {"lux": sum(unit.values) / len(unit.values)}
-            self.emit(Reading(unit.sensor.id, unit.seq, second * 1000, 1.0, **levels))
+                reading = Reading(
+                    unit.sensor.id, unit.seq, second * 1000, 1.0, lux=sum(unit.values) / len(unit.values)
+                )
+            self.emit(reading)
             unit.seq += 1

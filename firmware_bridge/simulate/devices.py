@@ -29,8 +29,9 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from firmware_bridge.modbus_profile import RegisterProfile
 from firmware_bridge.protocol import encode_hello, encode_levels
 
-Levels = Callable[[float], tuple[float, float, float, float] | None]
-"""For an interval starting at epoch second t: (laeq, lafmax, lafmin, lux) the device reports."""
+Levels = Callable[[float], tuple[float | None, float | None, float | None, float | None] | None]
+"""For an interval starting at epoch second t: (laeq, lafmax, lafmin, lux) the device reports, each None
+when the device does not measure it (a light-only sensor has no noise); None: no frame at all."""
 
 
 def link(path: Path, target: str) -> None:

@@ -47,6 +47,18 @@ class Lamp:
 
 
 Sources = tuple[Calibrator | None, Lamp | None]
+Change = Callable[[Calibrator | None, Lamp | None], Sources]
+"""What :meth:`Rehearsal.put` applies: (calibrator, lamp) on a sensor now -> what comes next."""
+
+
+def _putting_calibrator(new: Calibrator) -> Change:
+    """Put ``new`` on the sensor, its lamp left as it is (a function, so each option binds its own)."""
+    return lambda _calibrator, lamp: (new, lamp)
+
+
+def _putting_lamp(new: Lamp) -> Change:
+    """Put ``new`` on the sensor, its calibrator left as it is."""
+    return lambda calibrator, _lamp: (calibrator, new)
 
 
 def control_topic(site: str, sensor: str = "+") -> str:
@@ -147,7 +159,7 @@ class Rehearsal:
         self._on: dict[str, tuple[Calibrator | None, Lamp | None]] = {}
         self._client: mqtt.Client | None = None
 
-    def put(self, sensor: str, change: Callable[[Calibrator | None, Lamp | None], Sources]) -> None:
+    def put(self, sensor: str, change: Change) -> None:
         """Change what is on ``sensor``: ``change`` maps (calibrator, lamp) now to what comes next."""
         if sensor not in self.simulator.sensors:
             raise ValueError(
@@ -168,11 +180,11 @@ class Rehearsal:
     def apply(self, args: argparse.Namespace) -> None:
         """The ``--calibrator`` and ``--lamp`` options; ValueError names an unknown sensor."""
         for sensor, calibrator in args.calibrator:
-            self.put(sensor, lambda _c, lamp, new=calibrator: (new, lamp))
+            self.put(sensor, _putting_calibrator(calibrator))
         for sensor, lamp in args.lamp:
-            self.put(sensor, lambda calibrator, _l, new=lamp: (calibrator, new))
+            self.put(sensor, _putting_lamp(lamp))
 
-    def control(self, sensor: str, payload: bytes) -> str:
+    def control(self, sensor: str, payload: bytes | bytearray) -> str:
         """Apply one control message; returns what changed, for the log. ValueError names what is wrong."""
         try:
             doc = json.loads(payload or b"{}")

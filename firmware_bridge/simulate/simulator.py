@@ -9,6 +9,7 @@ calibrator) — through its own :class:`SensorBias`, so a calibration has someth
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import threading
@@ -69,7 +70,7 @@ class Simulator:
         for sensor in self.sensors.values():
             if sensor.driver == "reference":
                 path = self._place(sensor.connection["port"], sensor.id)
-                device = ReferenceDevice(path, sensor.id, lambda t, s=sensor: self._frame_levels(s, t))
+                device = ReferenceDevice(path, sensor.id, functools.partial(self._frame_levels, sensor))
                 device.start()
                 self._devices[sensor.id] = device
                 self._ports[sensor.id] = str(path)
@@ -151,7 +152,9 @@ class Simulator:
     def _bias(self, sensor_id: str) -> SensorBias:
         return self.biases.get(sensor_id, SensorBias())
 
-    def _frame_levels(self, sensor: Sensor, t: float) -> tuple[float | None, ...]:
+    def _frame_levels(
+        self, sensor: Sensor, t: float
+    ) -> tuple[float | None, float | None, float | None, float | None]:
         noise, lux, steady = self.true_levels(sensor.id, t)
         bias = self._bias(sensor.id)
         laeq = noise + bias.noise_offset_db

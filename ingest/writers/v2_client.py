@@ -29,7 +29,10 @@ class V2ClientWriter:
 
     def write(self, lines: list[str]) -> None:
         try:
-            self._api.write(self.bucket, self.org, "\n".join(lines), write_precision=WritePrecision.NS)
+            # influxdb-client annotates write_precision as WritePrecision, whose members are plain str
+            self._api.write(
+                self.bucket, self.org, "\n".join(lines), write_precision=WritePrecision.NS  # type: ignore[arg-type]
+            )
         except ApiException as exc:
             if not exc.status:
                 raise WriteError(f"cannot reach InfluxDB at {self.url}: {exc.reason}", True) from exc

@@ -129,7 +129,7 @@ class CalibrationRecord:
         return json.dumps(doc, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> CalibrationRecord:
+    def from_json(cls, text: str | bytes | bytearray) -> CalibrationRecord:
         """Parse and check a record; raises :class:`BadRecord` (a ValueError) naming the key at fault.
 
         Records arrive retained over MQTT from anyone the broker lets publish there, so nothing in them is

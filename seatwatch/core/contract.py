@@ -12,7 +12,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 from seatwatch.core.vocabulary import RejectReason
 
@@ -132,7 +132,7 @@ def encode_ack(batch_ids: list[str]) -> bytes:
     return json.dumps({"v": VERSION, "batches": batch_ids}, separators=(",", ":")).encode()
 
 
-def parse_ack(payload: bytes) -> list[str]:
+def parse_ack(payload: bytes | bytearray) -> list[str]:
     """The batch ids of an acknowledgement; [] for anything else (an ack is advice: a bad one is ignored)."""
     try:
         doc = json.loads(payload)
@@ -182,15 +182,15 @@ class Parsed:
 
 
 def parse_payload(
-    payload: bytes, *, topic: str = "", now_ms: int | None = None
+    payload: bytes | bytearray, *, topic: str = "", now_ms: int | None = None
 ) -> tuple[list[Reading], list[Rejected]]:
     """Readings and refusals of a payload (see :func:`parse_message`, which also gives the batch id)."""
     parsed = parse_message(payload, topic=topic, now_ms=now_ms)
     return parsed.readings, parsed.rejected
 
 
-def parse_message(payload: bytes, *, topic: str = "", now_ms: int | None = None) -> Parsed:
-    """Parse any reading payload. Never raises.
+def parse_message(payload: bytes | bytearray, *, topic: str = "", now_ms: int | None = None) -> Parsed:
+    """Parse any reading payload (paho hands ``bytes`` or ``bytearray``). Never raises.
 
     Accepted: one reading object, an array of readings, or a bridge batch ``{"v":1, "batch":ID,
     "readings":[...]}`` whose id ingest acknowledges end to end once the batch is durable. ``topic`` is
@@ -201,7 +201,7 @@ def parse_message(payload: bytes, *, topic: str = "", now_ms: int | None = None)
 
 
 def _parse(
-    payload: bytes, topic: str, now_ms: int | None
+    payload: bytes | bytearray, topic: str, now_ms: int | None
 ) -> tuple[str | None, list[Reading], list[Rejected]]:
     if len(payload) > MAX_PAYLOAD_BYTES:
         return (
@@ -260,7 +260,7 @@ def _envelope_problem(doc: dict[str, Any]) -> _Refusal | None:
     return None
 
 
-def _raw(payload: bytes) -> str:
+def _raw(payload: bytes | bytearray) -> str:
     """The start of a refused payload as text, for the ``rejects`` measurement."""
     return payload[:512].decode("utf-8", errors="replace")
 
@@ -419,9 +419,19 @@ def _field(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], where: 
     return value
 
 
+@overload
+def _number(
+    doc: dict[str, Any], key: str, where: str, bounds: tuple[float, float], required: Literal[True] = True
+) -> float: ...
+@overload
+def _number(
+    doc: dict[str, Any], key: str, where: str, bounds: tuple[float, float], required: bool
+) -> float | None: ...
 def _number(
     doc: dict[str, Any], key: str, where: str, bounds: tuple[float, float], required: bool = True
 ) -> float | None:
+    """A finite number within ``bounds``; None only for an absent key that is not ``required`` (the
+    overloads tell the type checker so: a required number such as ``dur`` is a plain float)."""
     if key not in doc and not required:
         return None
     number = _field(doc, key, (int, float), where)

@@ -169,7 +169,7 @@ class _SiteReader:
         return value
 
     def ident(self, table: dict[str, Any], key: str, where: str) -> str | None:
-        value = self.get(table, key, str, where)
+        value: str | None = self.get(table, key, str, where)
         if value is not None and not ID_PATTERN.match(value):
             self.p.add(
                 f"{where}.{key}", f"{value!r} is not a valid id (letters, digits, '_', '.', '-'; at most 64)"
@@ -178,7 +178,7 @@ class _SiteReader:
         return value
 
     def coordinate(self, table: dict[str, Any], axis: str, where: str) -> float | None:
-        value = self.get(table, axis, float, where)
+        value: float | None = self.get(table, axis, float, where)
         if value is not None and abs(value) > COORDINATE_M:
             self.p.add(
                 f"{where}.{axis}", f"{value} m is not on a floor plan (at most ±{COORDINATE_M:,.0f} m)"
@@ -301,19 +301,20 @@ class _SiteReader:
             except ValueError as exc:
                 self.p.add(f"{where}.days", str(exc))
                 parsed_days = None
-            times = []
+            times: list[int | None] = []
             for key, value in (("start", start), ("end", end)):
                 try:
                     times.append(parse_clock(value) if value is not None else None)
                 except ValueError as exc:
                     self.p.add(f"{where}.{key}", str(exc))
                     times.append(None)
-            if None in times or parsed_days is None:
+            start_min, end_min = times
+            if start_min is None or end_min is None or parsed_days is None:
                 continue
-            if times[0] == times[1] or times[0] == 24 * 60:
+            if start_min == end_min or start_min == 24 * 60:
                 self.p.add(f"{where}.end", f"a shift from {start} to {end} has no length")
                 continue
-            shifts.append(Shift(shift_name, parsed_days, times[0], times[1] if times[1] else 24 * 60))
+            shifts.append(Shift(shift_name, parsed_days, start_min, end_min if end_min else 24 * 60))
         raw_closed = table.get("closed", [])
         if not isinstance(raw_closed, list):
             self.p.add("hours.closed", "must be an array of dates")

@@ -22,10 +22,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 Work = Callable[[threading.Event], None]
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -61,17 +62,18 @@ class Supervisor:
         thread.start()
         return thread
 
-    def guard(self, name: str, callback: F) -> F:
-        """``callback`` that never raises: a failure is logged and reported as worker ``name``'s."""
+    def guard(self, name: str, callback: Callable[P, R]) -> Callable[P, R | None]:
+        """``callback`` that never raises: a failure is logged and reported as worker ``name``'s (and the
+        call returns None)."""
 
-        def guarded(*args: Any, **kwargs: Any) -> Any:
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R | None:
             try:
                 return callback(*args, **kwargs)
             except Exception as exc:
                 self._failed(name, exc, "the callback goes on with the next event")
                 return None
 
-        return guarded  # type: ignore[return-value]
+        return guarded
 
     def problems(self) -> list[str]:
         """``"worker: reason"`` for every worker that failed and has not run healthily since."""

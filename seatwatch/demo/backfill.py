@@ -17,12 +17,12 @@ import math
 import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from firmware_bridge.simulate.environment import office_lux, office_noise_db
 from firmware_bridge.simulate.simulator import SensorBias
 from seatwatch.core.calibration_records import CalibrationRecord, Instrument
 from seatwatch.core.contract import Reading, batch_topic
+from seatwatch.core.hours import OccupiedHours
 from seatwatch.core.site import Site
 
 SAMPLES_PER_STEP = 4
@@ -88,19 +88,27 @@ def calibration_records(
     return records
 
 
-class _DayHours:
-    """The site calendar for one day, answering ``is_occupied`` by bisection.
+@dataclasses.dataclass(frozen=True)
+class _DayHours(OccupiedHours):
+    """The site calendar, answering ``is_occupied`` by bisection over one day's interval edges.
 
     The office model asks "is the floor occupied?" for every sample; the general calendar recomputes the
-    shifts each time, which made the day's backfill take 40 s instead of a few. Same answers, one day only.
+    shifts each time, which made the day's backfill take 40 s instead of a few. Same answers within the
+    day it was made for. A subclass, so that it is an :class:`OccupiedHours` wherever the site's ``hours``
+    goes (``intervals`` and the rest are the calendar's own).
     """
 
-    def __init__(self, site: Site, start: datetime, end: datetime) -> None:
-        self.timezone: ZoneInfo = site.hours.timezone
-        self._edges = [t for interval in site.hours.intervals(start, end) for t in interval]
+    # Not compared or hashed: the calendar's own functions cache on it by its fields.
+    edges: tuple[datetime, ...] = dataclasses.field(default=(), compare=False)
+
+    @classmethod
+    def of_day(cls, hours: OccupiedHours, start: datetime, end: datetime) -> _DayHours:
+        """``hours`` with the edges of its occupied intervals within [start, end)."""
+        edges = tuple(t for interval in hours.intervals(start, end) for t in interval)
+        return cls(hours.timezone, hours.shifts, hours.closed, edges)
 
     def is_occupied(self, t: datetime) -> bool:
-        return bisect.bisect_right(self._edges, t) % 2 == 1
+        return bisect.bisect_right(self.edges, t) % 2 == 1
 
 
 def _levels(
@@ -122,7 +130,7 @@ def day_readings(
     """Every reading ``bridge``'s sensors would have sent over ``day`` (site-local), ``step_s`` apart."""
     start = datetime.combine(day, datetime.min.time(), site.hours.timezone).astimezone(UTC)
     end = start + timedelta(days=1)
-    model = dataclasses.replace(site, hours=_DayHours(site, start, end))
+    model = dataclasses.replace(site, hours=_DayHours.of_day(site.hours, start, end))
     sensors = sorted(site.sensors_of_bridge(bridge), key=lambda s: s.id)
     seq = dict.fromkeys((s.id for s in sensors), 0)
     for k in range(86_400 // step_s):

@@ -148,8 +148,8 @@ def run(args: argparse.Namespace) -> int:
         print("\nStopping: every process the demo started is being stopped.", flush=True)
         return EXIT_INTERRUPTED
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"seatwatch demo: {problem}", file=sys.stderr)
+        for config_problem in exc.problems:
+            print(f"seatwatch demo: {config_problem}", file=sys.stderr)
         return EXIT_USAGE
     except (DemoFailed, BrokerError, InfluxQLError, RuntimeError, OSError) as exc:
         # a server that would not start, a broker or database that refused us: say what, not a traceback
@@ -407,7 +407,7 @@ class Demo:
         self, services: Services, topic: str, accept: Callable[[dict[str, Any]], bool], watch: list[Child]
     ) -> None:
         """Wait until a (retained) JSON message on ``topic`` satisfies ``accept``; fail if a child dies."""
-        messages: queue.Queue[bytes] = queue.Queue()
+        messages: queue.Queue[bytes | bytearray] = queue.Queue()  # paho hands bytearray payloads too
         client = connect(services, "demo-watch")
         client.on_message = lambda _c, _u, message: messages.put(message.payload)
         client.subscribe(topic, qos=1)

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numba
 import numpy as np
@@ -29,11 +30,11 @@ print(repr(SoundLevelMeter(48000, 120.0).process(x)[0].laeq))
 
 
 def test_a_function_with_no_cache_location_still_compiles() -> None:
-    namespace: dict[str, object] = {}
+    namespace: dict[str, Any] = {}
     exec(compile(SOURCE, "<no file>", "exec"), namespace)  # no source file: numba has nowhere to cache
     with pytest.raises(RuntimeError, match="no locator available"):
         numba.njit(cache=True)(namespace["twice"])(1.0)
-    assert compiled(namespace["twice"])(1.5) == 3.0  # type: ignore[arg-type]
+    assert compiled(namespace["twice"])(1.5) == 3.0
 
 
 def test_meter_runs_from_an_install_where_no_cache_can_be_written(tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def test_a_refusal_carries_a_reject_reason_that_formats_as_its_string() -> None:
     _, rejected = parse_payload(b"{not json")
     (refusal,) = rejected
     assert refusal.reason is RejectReason.BAD_JSON
-    assert refusal.reason == "bad_json" and f"{refusal.reason}" == "bad_json"
+    assert str(refusal.reason) == "bad_json" and f"{refusal.reason}" == "bad_json"
 
 
 def test_verdicts_are_the_compliance_fields_values_in_the_documented_order() -> None:

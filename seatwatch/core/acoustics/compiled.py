@@ -28,13 +28,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 def compiled(function: F) -> F:
     """Compile ``function`` in nopython mode, cached on disk when a cache location is writable."""
     try:
-        return numba.njit(cache=True)(function)  # type: ignore[no-any-return]
+        return numba.njit(cache=True)(function)  # type: ignore[return-value]  # a Dispatcher[F] is called as F
     except RuntimeError as error:  # "cannot cache function …: no locator available for file …"
         if "no locator available" not in str(error):
             raise
-        return numba.njit(function)  # type: ignore[no-any-return]
+        return numba.njit(function)  # type: ignore[return-value]  # a Dispatcher[F] is called as F
 
 
 def inline(function: F) -> F:
     """A helper inlined into the compiled loops that call it (so it costs no call per sample)."""
-    return numba.njit(inline="always")(function)  # type: ignore[no-any-return]
+    return numba.njit(inline="always")(function)  # type: ignore[return-value]  # a Dispatcher[F] is called as F

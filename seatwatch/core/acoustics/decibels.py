@@ -69,7 +69,7 @@ def sound_exposure_level(levels_db: Levels, durations_s: Levels | None = None) -
     energy; durations default to 1 s each.
     """
     levels, durations = _series(levels_db, durations_s)
-    return energy_mean(levels, durations) + 10.0 * np.log10(durations.sum())
+    return energy_mean(levels, durations) + 10.0 * float(np.log10(durations.sum()))
 
 
 def percentile_levels(

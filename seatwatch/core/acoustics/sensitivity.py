@@ -110,7 +110,7 @@ def _peak_frequency(power: np.ndarray, peak: int) -> float:
     if not 0 < peak < power.size - 1:
         return float(peak)
     left, centre, right = np.log(power[peak - 1 : peak + 2] + np.finfo(float).tiny)
-    return peak + 0.5 * (left - right) / (left - 2.0 * centre + right)
+    return float(peak + 0.5 * (left - right) / (left - 2.0 * centre + right))
 
 
 def _level_spread(x: np.ndarray, fs: float) -> float:

@@ -43,4 +43,5 @@ class TruePeak:
         interpolated = signal.upfirdn(self._taps, extended, up=OVERSAMPLING)
         start = OVERSAMPLING * held  # the first output with a full history behind it
         window = interpolated[start : start + OVERSAMPLING * x.size].astype(np.float32, copy=False)
-        return np.abs(window).reshape(x.size, OVERSAMPLING).max(axis=1)
+        peaks: np.ndarray = np.abs(window).reshape(x.size, OVERSAMPLING).max(axis=1)
+        return peaks

@@ -85,7 +85,8 @@ def weighting_db(kind: str, f: np.ndarray | float) -> np.ndarray:
 def _highpass_section(poles_hz: tuple[float, float], fs: float) -> np.ndarray:
     """A biquad: double zero at DC (z = 1), two real analogue poles mapped by the bilinear transform."""
     _, poles, _ = signal.bilinear_zpk([], [-2.0 * np.pi * p for p in poles_hz], 1.0, fs)
-    return np.r_[1.0, -2.0, 1.0, np.real(np.poly(poles))]
+    section: np.ndarray = np.r_[1.0, -2.0, 1.0, np.real(np.poly(poles))]
+    return section
 
 
 def _reflect_inside(coefficients: np.ndarray) -> np.ndarray:
@@ -93,7 +94,8 @@ def _reflect_inside(coefficients: np.ndarray) -> np.ndarray:
     roots = np.roots(coefficients)
     outside = np.abs(roots) > 1.0
     roots[outside] = 1.0 / np.conj(roots[outside])
-    return np.real(np.poly(roots))
+    reflected: np.ndarray = np.real(np.poly(roots))
+    return reflected
 
 
 def _fitted_top_sections(fixed: np.ndarray, kind: str, fs: float) -> np.ndarray:
@@ -114,7 +116,7 @@ def _fitted_top_sections(fixed: np.ndarray, kind: str, fs: float) -> np.ndarray:
     z_inv = np.exp(-2j * np.pi * f / fs)
 
     def error(p: np.ndarray) -> np.ndarray:
-        cascade_db = fixed_db + p[-1] - goal
+        cascade_db: np.ndarray = fixed_db + p[-1] - goal
         for b1, b2, a1, a2 in p[:-1].reshape(sections, 4):
             section = (1.0 + b1 * z_inv + b2 * z_inv**2) / (1.0 + a1 * z_inv + a2 * z_inv**2)
             cascade_db += 20.0 * np.log10(np.abs(section))
@@ -164,7 +166,8 @@ def design_dc_blocker(fs: float) -> np.ndarray:
     leaves nothing at all once settled.
     """
     b, a = signal.butter(1, DC_BLOCK_HZ, "highpass", fs=fs)
-    return np.r_[b, 0.0, a, 0.0][np.newaxis, :]
+    section: np.ndarray = np.r_[b, 0.0, a, 0.0][np.newaxis, :]
+    return section
 
 
 def measurement_sections(kind: str, fs: float) -> np.ndarray:
@@ -183,7 +186,7 @@ class WeightingFilter:
         self.kind = _check_kind(kind)
         self.fs = float(fs)
         self.sos = measurement_sections(self.kind, fs).astype(np.float32)
-        self.state = np.zeros((self.sos.shape[0], 2), dtype=np.float32)
+        self.state: np.ndarray = np.zeros((self.sos.shape[0], 2), dtype=np.float32)
         """The sections' state (scipy's ``zi`` layout), public so the meter's compiled A path advances it."""
 
     def settle(self, offset: float) -> None:
@@ -195,5 +198,6 @@ class WeightingFilter:
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Weight the next block of samples (1-D); returns a new float32 array of the same length."""
+        y: np.ndarray  # scipy-stubs cannot pick an overload for arrays of unknown dtype
         y, self.state = signal.sosfilt(self.sos, np.asarray(x, dtype=np.float32), zi=self.state)
         return y

@@ -252,13 +252,16 @@ class _ProfileReader:
             return {}
         out: dict[str, Standard] = {}
         for where, item in self.tables(raw, "standards", STANDARD_KEYS):
-            values = [self.typed(item, key, str, where) for key in ("id", "title_zh", "title_en")]
-            if None in values:
+            ident, title_zh, title_en = (
+                self.typed(item, key, str, where) for key in ("id", "title_zh", "title_en")
+            )
+            if ident is None or title_zh is None or title_en is None:
                 continue
-            if values[0] in out:
-                self.p.add(f"{where}.id", f"duplicate standard id {values[0]!r}")
-            out[values[0]] = Standard(
-                *values, self.text(item, "note_en", where), self.text(item, "note_zh", where)
+            if ident in out:
+                self.p.add(f"{where}.id", f"duplicate standard id {ident!r}")
+            out[ident] = Standard(
+                ident, title_zh, title_en,
+                self.text(item, "note_en", where), self.text(item, "note_zh", where)
             )
         return out
 
