@@ -40,6 +40,7 @@ from seatwatch.core.calibration_records import (
 )
 from seatwatch.core.contract import Rejected, topic_bridge
 from seatwatch.core.line_protocol import line
+from seatwatch.core.schema import BridgeStatus
 from seatwatch.core.settings import Services
 from seatwatch.core.site import Site
 from seatwatch.core.supervision import Supervisor
@@ -199,11 +200,16 @@ class IngestService:
         if bridge is not None and type(clock) is int and 0 < clock < 2**53:
             skew = clock / 1000 - received
             self.metrics.set_skew(bridge, skew)
-            fields: dict[str, float | int | str | None] = {"clock_skew_s": round(skew, 3)}
-            for key in ("outbox", "outbox_full", "unconfirmed"):
+            fields: dict[str, float | int | str | None] = {BridgeStatus.CLOCK_SKEW_S: round(skew, 3)}
+            # The schema's counters are named as the bridge's status document names them.
+            for key in (BridgeStatus.OUTBOX, BridgeStatus.OUTBOX_FULL, BridgeStatus.UNCONFIRMED):
                 if type(doc.get(key)) is int:
                     fields[key] = doc[key]
-            fields["state"] = str(doc.get("state", ""))[:32]
-            tags = {"site": self.site.id, "bridge": bridge, "ingest": self.options.client_id}
-            lines.append(line("bridge_status", tags, fields, int(received * 1e9)))
+            fields[BridgeStatus.STATE] = str(doc.get("state", ""))[:32]
+            tags = {
+                BridgeStatus.SITE: self.site.id,
+                BridgeStatus.BRIDGE: bridge,
+                BridgeStatus.INGEST: self.options.client_id,
+            }
+            lines.append(line(BridgeStatus.NAME, tags, fields, int(received * 1e9)))
         self.sink.add(lines, token)
