@@ -16,13 +16,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from seatwatch.core.contract import TOPIC_ROOT
-
 log = logging.getLogger("seatwatch.ingest")
-
-
-def status_topic(site: str, client_id: str) -> str:
-    return f"{TOPIC_ROOT}/{site}/_ingest/{client_id}/status"
 
 
 class Metrics:

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from seatwatch.core.calibration_records import CalibrationBook
-from seatwatch.core.contract import Reading, Rejected, parse_message, topic_bridge
+from seatwatch.core.contract import Reading, Rejected, parse_message
 from seatwatch.core.line_protocol import field_value, line, series_key
 from seatwatch.core.schema import Light, Noise, Rejects, Tag, exposure
 from seatwatch.core.site import Installation, Site
+from seatwatch.core.topics import topic_bridge
 
 log = logging.getLogger("seatwatch.ingest")
 FLOOR_MARGIN_DB = 3.0

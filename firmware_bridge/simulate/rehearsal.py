@@ -26,9 +26,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware_bridge.simulate.simulator import SensorBias, Simulator
 from seatwatch.core.acoustics.weighting import weighting_db
-from seatwatch.core.contract import TOPIC_ROOT
 from seatwatch.core.mqtt_connection import broker_name
 from seatwatch.core.settings import load_services
+from seatwatch.core.topics import simulate_topic
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,6 @@ class Lamp:
 
 
 Sources = tuple[Calibrator | None, Lamp | None]
-
-
-def control_topic(site: str, sensor: str = "+") -> str:
-    return f"{TOPIC_ROOT}/{site}/_simulate/{sensor}/source"
 
 
 class BadValue(argparse.ArgumentTypeError, ValueError):
@@ -233,7 +229,7 @@ class Rehearsal:
             client.tls_set(ca_certs=services.mqtt_ca_file)
 
         def on_connect(c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-            c.subscribe(control_topic(site), qos=1)
+            c.subscribe(simulate_topic(site), qos=1)
 
         def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
             sensor = message.topic.split("/")[-2]
@@ -243,7 +239,7 @@ class Rehearsal:
                 print(f"rehearsal: refused: {exc}", file=sys.stderr, flush=True)
 
         def on_subscribe(_c: mqtt.Client, _u: object, _mid: int, _codes: object, _p: object) -> None:
-            print(f"rehearsal: following {control_topic(site)}", file=sys.stderr, flush=True)
+            print(f"rehearsal: following {simulate_topic(site)}", file=sys.stderr, flush=True)
 
         client.on_connect = on_connect
         client.on_message = on_message

@@ -5,7 +5,8 @@ its ``performed_at`` on. Ingest applies the record in force at each reading's ti
 light: a gain, docs/standards.md §6), so readings taken before a calibration keep the correction they had.
 
 Distribution (docs/calibration.md): ``seatwatch calibrate`` publishes each record retained, QoS 1, on
-:func:`record_topic`; every ingest process subscribes to :func:`records_subscription` and so learns new
+:func:`seatwatch.core.topics.calibration_topic`; every ingest process subscribes to
+:func:`~seatwatch.core.topics.calibration_subscription` and so learns new
 records without a restart, and writes them to the ``calibration`` measurement that the compliance engine
 and dashboards read.
 """
@@ -20,7 +21,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from seatwatch.core.contract import TOPIC_ROOT
 from seatwatch.core.influxql import InfluxQLClient, quote_ident, quote_string
 from seatwatch.core.line_protocol import line
 from seatwatch.core.schema import Calibration
@@ -262,14 +262,6 @@ def _moment(text: str, what: str) -> datetime:
     if not datetime(2000, 1, 2) <= moment.replace(tzinfo=None) <= datetime(2099, 12, 31):
         raise BadRecord(f"{what} {text[:40]!r} is outside 2000–2100")
     return moment.astimezone(UTC)
-
-
-def record_topic(site: str, record: CalibrationRecord) -> str:
-    return f"{TOPIC_ROOT}/{site}/_calibration/{record.sensor}/{record.id}"
-
-
-def records_subscription(site: str) -> str:
-    return f"{TOPIC_ROOT}/{site}/_calibration/+/+"
 
 
 class CalibrationBook:

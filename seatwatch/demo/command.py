@@ -30,13 +30,13 @@ from typing import Any
 from firmware_bridge.calibrate.broker import BrokerError, close, connect
 from firmware_bridge.calibrate.record_store import RecordStore
 from firmware_bridge.simulate.simulator import SensorBias, Simulator
-from ingest.health import status_topic
 from seatwatch.core.config_errors import ConfigError
 from seatwatch.core.contract import Reading, encode
 from seatwatch.core.influxql import InfluxQLClient, InfluxQLError, quote_ident
 from seatwatch.core.schema import Light, Noise, Tag, level_ql
 from seatwatch.core.settings import Services, load_services
 from seatwatch.core.site import Site
+from seatwatch.core.topics import ingest_status_topic
 from seatwatch.core.wording import plural
 from seatwatch.demo import prerequisites
 from seatwatch.demo.backfill import (
@@ -260,7 +260,7 @@ class Demo:
             "ingest", "ingest", "--site", str(self.out / "site.toml"),
             "--client-id", INGEST_CLIENT_ID, "--status-every", "1",
         )  # fmt: skip
-        topic = status_topic(site.id, INGEST_CLIENT_ID)
+        topic = ingest_status_topic(site.id, INGEST_CLIENT_ID)
         self.wait_for_message(services, topic, lambda doc: doc.get("state") == "online", [child])
         say(4, f"ingest is running (MQTT v5 shared subscription -> InfluxDB); log {child.log}")
 
