@@ -23,8 +23,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from seatwatch.core.contract import TOPIC_ROOT
 from seatwatch.core.site_file import load_site
+from seatwatch.core.topics import batch_topic
 from seatwatch.local_servers import Influxd, Mosquitto
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,7 +70,7 @@ def measure(warm_s: float, window_s: float) -> dict[str, float]:
     subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     subscriber.on_message = on_message
     subscriber.connect(host, int(port))
-    subscriber.subscribe(f"{TOPIC_ROOT}/{site.id}/_bridge/+/readings", qos=1)
+    subscriber.subscribe(batch_topic(site.id, "+"), qos=1)
     subscriber.loop_start()
     simulate = seatwatch("simulate", "--site", str(EXAMPLE), "--write-site", str(copy), env=env,
                          log=work / "simulate.log")  # fmt: skip

@@ -37,11 +37,12 @@ from firmware_bridge.outbox import Outbox
 from firmware_bridge.publisher import Publisher
 from firmware_bridge.sensor_state import SensorState
 from seatwatch.core.config_errors import ConfigError
-from seatwatch.core.contract import EPOCH_2020_MS, VERSION, Reading, encode, sensor_status_topic
+from seatwatch.core.contract import EPOCH_2020_MS, VERSION, Reading, encode
 from seatwatch.core.settings import load_services
 from seatwatch.core.site import Site
 from seatwatch.core.supervision import Supervisor
 from seatwatch.core.throttled_log import ThrottledLog
+from seatwatch.core.topics import sensor_status_topic
 
 log = logging.getLogger("seatwatch.bridge")
 STATUS_EVERY_S = 10.0

@@ -43,18 +43,11 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from firmware_bridge.outbox import Outbox
-from seatwatch.core.contract import (
-    MAX_PAYLOAD_BYTES,
-    VERSION,
-    ack_topic,
-    batch_topic,
-    bridge_status_topic,
-    encode_batch,
-    parse_ack,
-)
+from seatwatch.core.contract import MAX_PAYLOAD_BYTES, VERSION, encode_batch, parse_ack
 from seatwatch.core.mqtt_connection import ConnectionLog
 from seatwatch.core.settings import Services
 from seatwatch.core.throttled_log import ThrottledLog
+from seatwatch.core.topics import ack_topic, batch_topic, bridge_status_topic
 
 BATCH_READINGS = 250  # ~200 bytes each: well under the contract's 64 KiB payload limit
 FLUSH_EVERY_S = 1.0  # a part-full batch waits this long: a large floor is one message a second per bridge

@@ -62,7 +62,7 @@ class SensorState:
         return changed
 
     def status(self) -> dict[str, Any]:
-        """The retained status document on ``contract.sensor_status_topic``."""
+        """The retained status document on ``topics.sensor_status_topic``."""
         with self._lock:
             return {
                 "v": VERSION,

@@ -47,15 +47,16 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from seatwatch.core.calibration_records import records_subscription
-from seatwatch.core.contract import (
-    ack_topic,
-    bridge_status_subscription,
-    encode_ack,
-    reading_subscriptions,
-)
+from seatwatch.core.contract import encode_ack
 from seatwatch.core.mqtt_connection import ConnectionLog, failure, refusal
 from seatwatch.core.settings import Services
+from seatwatch.core.topics import (
+    ack_topic,
+    bridge_status_subscription,
+    calibration_subscription,
+    reading_subscriptions,
+    shared,
+)
 
 log = logging.getLogger("seatwatch.ingest")
 
@@ -158,7 +159,7 @@ class Consumer:
         self._on_reading = on_reading
         self._on_calibration = on_calibration
         self._on_bridge_status = on_bridge_status
-        self._calibration_filter = records_subscription(site)
+        self._calibration_filter = calibration_subscription(site)
         self._status_filter = bridge_status_subscription(site)
         self._generation = 0
         self.connection = ConnectionLog(
@@ -176,7 +177,7 @@ class Consumer:
     @property
     def subscriptions(self) -> list[str]:
         topics = reading_subscriptions(self.site)
-        return [f"$share/{self.group}/{topic}" for topic in topics] if self.group else topics
+        return [shared(self.group, topic) for topic in topics] if self.group else topics
 
     def set_will(self, topic: str, payload: str) -> None:
         self.client.will_set(topic, payload, qos=1, retain=True)

@@ -16,14 +16,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from seatwatch.core.contract import TOPIC_ROOT
 from seatwatch.core.vocabulary import RejectReason
 
 log = logging.getLogger("seatwatch.ingest")
-
-
-def status_topic(site: str, client_id: str) -> str:
-    return f"{TOPIC_ROOT}/{site}/_ingest/{client_id}/status"
 
 
 class Metrics:

@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from seatwatch.core.calibration_records import CalibrationBook
-from seatwatch.core.contract import Reading, Rejected, parse_message, topic_bridge
+from seatwatch.core.contract import Reading, Rejected, parse_message
 from seatwatch.core.line_protocol import field_value, line, series_key
+from seatwatch.core.schema import Light, Noise, Rejects, Tag, exposure
 from seatwatch.core.site import Installation, Site
+from seatwatch.core.topics import topic_bridge
 from seatwatch.core.vocabulary import Quantity, RejectReason
 
 log = logging.getLogger("seatwatch.ingest")
@@ -37,10 +39,22 @@ PAYLOAD_KEEP = 512
 @functools.lru_cache(maxsize=1024)
 def _cal_field(record_id: str) -> str:
     """``cal="ID"`` as line protocol escapes it — built once per record, not once per point."""
-    return f"cal={field_value(record_id)}"
+    return f"{Noise.CAL}={field_value(record_id)}"
 
 
 _NO_CAL = _cal_field("none")
+# The hot path formats lines itself (PointMaker._reading_lines): the schema's field names, joined once.
+_LAFMAX = f",{Noise.LAFMAX}="
+_LAFMIN = f",{Noise.LAFMIN}="
+
+
+def _template(*fields: str) -> str:
+    """``"{series} f1={},f2={},...,{cal} {ts}"`` for :meth:`str.format`: the field names joined once."""
+    return "{} " + "".join(f"{name}={{}}," for name in fields) + "{} {}"
+
+
+_NOISE_LINE = _template(Noise.LAEQ, Noise.DUR, Noise.EXPOSURE, Noise.RAW_LAEQ, Noise.BELOW_FLOOR)
+_LIGHT_LINE = _template(Light.LUX, Light.RAW_LUX, Light.DUR)
 
 
 @dataclass
@@ -71,8 +85,8 @@ class InstallationIndex:
         self._by_sensor: dict[str, list[Placement]] = {}
         for inst in site.installations:
             seat = site.seats[inst.seat]
-            tags = {"site": site.id, "zone": seat.zone, "seat": seat.id, "sensor": inst.sensor}
-            placement = Placement(inst, series_key("noise", tags), series_key("light", tags))
+            tags = {Tag.SITE: site.id, Tag.ZONE: seat.zone, Tag.SEAT: seat.id, Tag.SENSOR: inst.sensor}
+            placement = Placement(inst, series_key(Noise.NAME, tags), series_key(Light.NAME, tags))
             self._by_sensor.setdefault(inst.sensor, []).append(placement)
 
     def at(self, sensor: str, t: datetime) -> Placement | None:
@@ -132,14 +146,14 @@ class PointMaker:
         self._last_reject_ns = now
         # Only a sensor of the site becomes a tag: a fuzzed id must not add a series (or break the line).
         known = refusal.sensor if refusal.sensor in self.site.sensors else ""
-        tags = {"site": self.site.id, "reason": refusal.reason, "sensor": known}
+        tags = {Rejects.SITE: self.site.id, Rejects.REASON: refusal.reason, Rejects.SENSOR: known}
         fields: dict[str, str | int] = {
-            "detail": refusal.detail,
-            "payload": refusal.raw[:PAYLOAD_KEEP],
-            "topic": topic,
-            "count": count,
+            Rejects.DETAIL: refusal.detail,
+            Rejects.PAYLOAD: refusal.raw[:PAYLOAD_KEEP],
+            Rejects.TOPIC: topic,
+            Rejects.COUNT: count,
         }
-        return line("rejects", tags, fields, now)
+        return line(Rejects.NAME, tags, fields, now)
 
     def _reading_lines(
         self, r: Reading, index: InstallationIndex, bridge: str | None, lines: list[str]
@@ -186,19 +200,17 @@ class PointMaker:
                 lafmax = None if r.lafmax is None else record.apply(r.lafmax)
                 lafmin = None if r.lafmin is None else record.apply(r.lafmin)
                 cal = _cal_field(record.id)
-            exposure = r.dur * 10 ** (laeq / 10)
-            if not math.isfinite(exposure):  # laeq, lafmax and lafmin share the record's offset
+            energy = exposure(laeq, r.dur)
+            if not math.isfinite(energy):  # laeq, lafmax and lafmin share the record's offset
                 raise ValueError(f"noise of {r.sensor} at {r.ts} is not finite after calibration")
             if lafmax is not None:
-                text += f",lafmax={lafmax!r}"
+                text += _LAFMAX + repr(lafmax)
             if lafmin is not None:
-                text += f",lafmin={lafmin!r}"
+                text += _LAFMIN + repr(lafmin)
             floor = sensor.noise_floor_db
             below = "true" if floor is not None and laeq < floor + FLOOR_MARGIN_DB else "false"
-            lines.append(
-                f"{placed.noise} laeq={text},dur={dur},exposure={exposure!r},"
-                f"raw_laeq={raw_laeq},below_floor={below},{cal} {ts_ns}"
-            )
+            fields = (text, dur, repr(energy), raw_laeq, below, cal)
+            lines.append(_NOISE_LINE.format(placed.noise, *fields, ts_ns))
         if r.lux is not None:
             record = self.book.in_force(r.sensor, Quantity.LIGHT, t)
             raw_lux = repr(r.lux)
@@ -209,7 +221,7 @@ class PointMaker:
                 if not math.isfinite(calibrated):
                     raise ValueError(f"light of {r.sensor} at {r.ts} is not finite after calibration")
                 lux, cal = repr(calibrated), _cal_field(record.id)
-            lines.append(f"{placed.light} lux={lux},raw_lux={raw_lux},dur={dur},{cal} {ts_ns}")
+            lines.append(_LIGHT_LINE.format(placed.light, lux, raw_lux, dur, cal, ts_ns))
         return None
 
 

@@ -26,23 +26,20 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from ingest.consumer import AckToken, Consumer, fetch_retained
-from ingest.health import Metrics, StatusReporter, status_topic
+from ingest.health import Metrics, StatusReporter
 from ingest.reading_points import Converted, PointMaker
 from ingest.sink import Sink
 from ingest.site_reload import SiteReloader
 from ingest.spool import Spool
 from ingest.writers import Writer
-from seatwatch.core.calibration_records import (
-    CalibrationBook,
-    CalibrationRecord,
-    record_line,
-    records_subscription,
-)
-from seatwatch.core.contract import Rejected, topic_bridge
+from seatwatch.core.calibration_records import CalibrationBook, CalibrationRecord, record_line
+from seatwatch.core.contract import Rejected
 from seatwatch.core.line_protocol import line
+from seatwatch.core.schema import BridgeStatus
 from seatwatch.core.settings import Services
 from seatwatch.core.site import Site
 from seatwatch.core.supervision import Supervisor
+from seatwatch.core.topics import calibration_subscription, ingest_status_topic, topic_bridge
 from seatwatch.core.vocabulary import RejectReason
 
 log = logging.getLogger("seatwatch.ingest")
@@ -96,7 +93,7 @@ class IngestService:
             create_database=options.create_database,
             where=f"at {services.influx_url} (database {services.influx_db!r})",
         )
-        self._status_topic = status_topic(site.id, options.client_id)
+        self._status_topic = ingest_status_topic(site.id, options.client_id)
         self.reporter = StatusReporter(
             self.metrics,
             lambda payload: self.consumer.publish_retained(self._status_topic, payload),
@@ -121,7 +118,7 @@ class IngestService:
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set; then flush, acknowledge what is durable and say goodbye."""
         for topic, payload in fetch_retained(
-            self.services, records_subscription(self.site.id), self.consumer.connection
+            self.services, calibration_subscription(self.site.id), self.consumer.connection
         ):
             self.supervisor.guard("prefetch", self._calibration_payload)(payload, topic, None)
         self.consumer.set_will(self._status_topic, json.dumps({"state": "offline"}))
@@ -202,11 +199,16 @@ class IngestService:
         if bridge is not None and type(clock) is int and 0 < clock < 2**53:
             skew = clock / 1000 - received
             self.metrics.set_skew(bridge, skew)
-            fields: dict[str, float | int | str | None] = {"clock_skew_s": round(skew, 3)}
-            for key in ("outbox", "outbox_full", "unconfirmed"):
+            fields: dict[str, float | int | str | None] = {BridgeStatus.CLOCK_SKEW_S: round(skew, 3)}
+            # The schema's counters are named as the bridge's status document names them.
+            for key in (BridgeStatus.OUTBOX, BridgeStatus.OUTBOX_FULL, BridgeStatus.UNCONFIRMED):
                 if type(doc.get(key)) is int:
                     fields[key] = doc[key]
-            fields["state"] = str(doc.get("state", ""))[:32]
-            tags = {"site": self.site.id, "bridge": bridge, "ingest": self.options.client_id}
-            lines.append(line("bridge_status", tags, fields, int(received * 1e9)))
+            fields[BridgeStatus.STATE] = str(doc.get("state", ""))[:32]
+            tags = {
+                BridgeStatus.SITE: self.site.id,
+                BridgeStatus.BRIDGE: bridge,
+                BridgeStatus.INGEST: self.options.client_id,
+            }
+            lines.append(line(BridgeStatus.NAME, tags, fields, int(received * 1e9)))
         self.sink.add(lines, token)

@@ -19,7 +19,13 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from seatwatch.core.contract import TOPIC_ROOT, ack_topic, batch_topic, encode_ack
+from seatwatch.core.contract import encode_ack
+from seatwatch.core.topics import (
+    ack_topic,
+    batch_topic,
+    bridge_status_subscription,
+    sensor_status_subscription,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 BRIDGE = "gw-test"
@@ -124,8 +130,8 @@ class Collector:
             client_id=client_id or f"collector-{site_id}",
             clean_session=False,
         )
-        topics = [(batch_topic(site_id, BRIDGE), 1), (f"{TOPIC_ROOT}/{site_id}/+/status", 1)]
-        topics.append((f"{TOPIC_ROOT}/{site_id}/_bridge/+/status", 1))
+        topics = [(batch_topic(site_id, BRIDGE), 1), (sensor_status_subscription(site_id), 1)]
+        topics.append((bridge_status_subscription(site_id), 1))
         self.client.on_connect = lambda c, *_: c.subscribe(topics)
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]  # paho annotates int; a float delay works

@@ -19,9 +19,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from seatwatch.core.calibration_records import CalibrationRecord
-from seatwatch.core.contract import Reading, encode, reading_topic
+from seatwatch.core.contract import Reading, encode
 from seatwatch.core.influxql import InfluxQLClient, quote_string
 from seatwatch.core.settings import load_services
+from seatwatch.core.topics import reading_topic
 
 REPO = Path(__file__).resolve().parent.parent
 

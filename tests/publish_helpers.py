@@ -26,8 +26,9 @@ from paho.mqtt.properties import Properties
 
 from firmware_bridge.outbox import Outbox
 from firmware_bridge.publisher import Publisher
-from seatwatch.core.contract import Reading, batch_topic, encode
+from seatwatch.core.contract import Reading, encode
 from seatwatch.core.settings import load_services
+from seatwatch.core.topics import batch_topic
 
 BRIDGE = "gw-1"
 ZONE = "agents"

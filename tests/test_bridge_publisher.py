@@ -19,8 +19,9 @@ import pytest
 
 from firmware_bridge.outbox import Outbox
 from firmware_bridge.publisher import Publisher
-from seatwatch.core.contract import Reading, ack_topic, batch_topic, encode, encode_ack
+from seatwatch.core.contract import Reading, encode, encode_ack
 from seatwatch.core.settings import load_services
+from seatwatch.core.topics import ack_topic, batch_topic
 
 pytestmark = pytest.mark.integration
 

@@ -25,9 +25,10 @@ import pytest
 from firmware_bridge.outbox import Outbox
 from firmware_bridge.publisher import Publisher
 from firmware_bridge.simulate.simulator import Simulator
-from seatwatch.core.contract import Reading, batch_topic, bridge_status_topic, encode, parse_payload
+from seatwatch.core.contract import Reading, encode, parse_payload
 from seatwatch.core.settings import load_services
 from seatwatch.core.site_file import load_site
+from seatwatch.core.topics import batch_topic, bridge_status_topic
 from tests.bridge_support import start_bridge, stop_bridge, wait_until, write_site
 from tests.mosquitto_secure import PASSWORDS, SITE, Broker, Client, make_test_ca
 

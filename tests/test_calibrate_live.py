@@ -13,9 +13,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from seatwatch.core.calibration_records import CalibrationRecord, load_records, records_subscription
+from seatwatch.core.calibration_records import CalibrationRecord, load_records
 from seatwatch.core.influxql import InfluxQLClient
 from seatwatch.core.settings import load_services
+from seatwatch.core.topics import calibration_subscription
 from seatwatch.core.vocabulary import Quantity
 from tests.calibrate_sensor import PublishingSensor, history, provenance, seatwatch, words, write_site
 
@@ -34,7 +35,7 @@ def _retained(mqtt_url: str, site_id: str) -> list[CalibrationRecord]:
     received: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
     client.on_message = lambda _c, _u, m: received.put(m)
     client.connect(host, port)
-    client.subscribe(records_subscription(site_id), qos=1)
+    client.subscribe(calibration_subscription(site_id), qos=1)
     client.loop_start()
     time.sleep(1.0)
     client.loop_stop()

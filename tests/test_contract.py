@@ -16,12 +16,10 @@ from seatwatch.core.contract import (
     Rejected,
     _parse_one,
     _well_formed,
-    batch_topic,
     encode,
     parse_payload,
-    reading_topic,
-    topic_sensor,
 )
+from seatwatch.core.topics import batch_topic, reading_topic, topic_sensor
 
 NOW = 1_764_230_400_000
 

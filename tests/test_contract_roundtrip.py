@@ -10,8 +10,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 
-from seatwatch.core.contract import Reading, encode, parse_payload, reading_subscriptions, reading_topic
+from seatwatch.core.contract import Reading, encode, parse_payload
 from seatwatch.core.settings import load_services
+from seatwatch.core.topics import reading_subscriptions, reading_topic
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from seatwatch.core.calibration_records import CalibrationRecord, record_topic
-from seatwatch.core.contract import MAX_PAYLOAD_BYTES, Reading, batch_topic, encode, reading_topic
+from seatwatch.core.calibration_records import CalibrationRecord
+from seatwatch.core.contract import MAX_PAYLOAD_BYTES, Reading, encode
 from seatwatch.core.influxql import InfluxQLClient
+from seatwatch.core.topics import batch_topic, calibration_topic, reading_topic
 from seatwatch.core.vocabulary import Quantity
 from tests.ingest_process import IngestProcess, count, wait_for_count
 from tests.publish_helpers import (
@@ -46,7 +47,7 @@ def _record(
 
 def _publish_records(mqtt_url: str, site_id: str, records: list[CalibrationRecord]) -> None:
     client = publisher(mqtt_url)
-    messages = [(record_topic(site_id, r), r.to_json().encode()) for r in records]
+    messages = [(calibration_topic(site_id, r.sensor, r.id), r.to_json().encode()) for r in records]
     for topic, payload in messages:
         client.publish(topic, payload, qos=1, retain=True).wait_for_publish(10)
     client.disconnect()

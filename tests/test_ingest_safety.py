@@ -26,11 +26,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ingest.health import status_topic
-from seatwatch.core.contract import Reading, batch_topic, encode, encode_batch, reading_topic
+from seatwatch.core.contract import Reading, encode, encode_batch
 from seatwatch.core.influxql import InfluxQLClient
 from seatwatch.core.line_protocol import write_v1
 from seatwatch.core.settings import load_services
+from seatwatch.core.topics import batch_topic, ingest_status_topic, reading_topic
 from seatwatch.local_servers import Influxd
 from tests.conftest import REPO, unavailable
 from tests.ingest_process import IngestProcess, count, wait_for_count
@@ -479,7 +479,7 @@ def test_a_full_spool_disk_holds_acknowledgements_and_loses_nothing(
     env = {"SEATWATCH_STATE_DIR": str(disk)}  # the spool on the small disk; the log elsewhere
     ingest = IngestProcess(site, tmp_path / "state", mqtt_url, url, "sw", f"{site_id}-d", "v1", env=env)
     ingest.start().wait_ready()
-    topic = status_topic(site_id, f"{site_id}-d")
+    topic = ingest_status_topic(site_id, f"{site_id}-d")
     readings = make_readings(20_000, sensors=20)
     done: list[int] = []
     try:
@@ -599,7 +599,7 @@ def test_each_bridges_clock_skew_is_reported_never_applied(
         assert stored_at(influx, "nz-0001", ts)  # stored at its own time: never moved
         status = retained_status(
             mqtt_url,
-            status_topic(site_id, f"{site_id}-t"),
+            ingest_status_topic(site_id, f"{site_id}-t"),
             lambda d: "gw-1" in d.get("bridge_clock_skew_s", {}),
             20,
         )

@@ -31,9 +31,15 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from firmware_bridge.simulate.simulator import Simulator
-from seatwatch.core.contract import TOPIC_ROOT
 from seatwatch.core.influxql import InfluxQLClient
 from seatwatch.core.site_file import load_site
+from seatwatch.core.topics import (
+    batch_topic,
+    bridge_status_subscription,
+    bridge_status_topic,
+    sensor_status_subscription,
+    sensor_status_topic,
+)
 from tests.bridge_support import start_bridge, stop_bridge, wait_until
 from tests.ingest_process import IngestProcess
 from tests.services import ServerProcess
@@ -76,7 +82,7 @@ class Statuses:
         self.docs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        topics = [(f"{TOPIC_ROOT}/{site_id}/+/status", 1), (f"{TOPIC_ROOT}/{site_id}/_bridge/+/status", 1)]
+        topics = [(sensor_status_subscription(site_id), 1), (bridge_status_subscription(site_id), 1)]
         self.client.on_connect = lambda c, *_: c.subscribe(topics)
         self.client.on_message = self._message
         self.client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]  # paho annotates int; a float delay works
@@ -102,7 +108,7 @@ def other_subscriber(mqtt_url: str, site_id: str) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{site_id}-other", protocol=mqtt.MQTTv5)
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600
-    client.on_connect = lambda c, *_: c.subscribe(f"{TOPIC_ROOT}/{site_id}/_bridge/+/readings", qos=1)
+    client.on_connect = lambda c, *_: c.subscribe(batch_topic(site_id, "+"), qos=1)
     client.reconnect_delay_set(0.2, 2)  # type: ignore[arg-type]  # paho annotates int; a float delay works
     client.connect(host, int(port), clean_start=False, properties=props)
     client.loop_start()
@@ -160,7 +166,7 @@ def test_every_reading_is_stored_once_through_every_fault_at_once(
         stopped = time.time()
 
         def drained() -> bool:
-            docs = [statuses.get(f"{TOPIC_ROOT}/{site_id}/_bridge/{b}/status") for b in BRIDGES]
+            docs = [statuses.get(bridge_status_topic(site_id, b)) for b in BRIDGES]
             return all(
                 d.get("since", 0) > stopped * 1000 + 5000
                 and d.get("outbox") == 0
@@ -171,10 +177,10 @@ def test_every_reading_is_stored_once_through_every_fault_at_once(
         wait_until(drained, 300, "both bridges to drain their outboxes")
         committed = {}
         for sensor in site.sensors:
-            doc = statuses.get(f"{TOPIC_ROOT}/{site_id}/{sensor}/status")
+            doc = statuses.get(sensor_status_topic(site_id, sensor))
             committed[sensor] = doc["readings"]
         for bridge in BRIDGES:
-            doc = statuses.get(f"{TOPIC_ROOT}/{site_id}/_bridge/{bridge}/status")
+            doc = statuses.get(bridge_status_topic(site_id, bridge))
             assert doc["clock_refused"] == 0 and doc["outbox_full"] == 0 and doc["outbox_dropped"] == 0, doc
         influx = InfluxQLClient(influx_url, "chaos")
         rows = influx.query('SELECT count(laeq) FROM noise GROUP BY "sensor"')
@@ -197,9 +203,7 @@ def test_every_reading_is_stored_once_through_every_fault_at_once(
         # Stamps follow the host clock minus the interval, so they sit a few ms either side of the second.
         gaps = {s: round((lasts[s] - firsts[s]) / 1000) + 1 - stored[s] for s in stored}
         assert set(gaps.values()) == {0}, {s: g for s, g in gaps.items() if g}
-        resent = sum(
-            statuses.get(f"{TOPIC_ROOT}/{site_id}/_bridge/{b}/status")["resent_batches"] for b in BRIDGES
-        )
+        resent = sum(statuses.get(bridge_status_topic(site_id, b))["resent_batches"] for b in BRIDGES)
         print(f"\nfull path: {total} readings of {len(committed)} sensors stored; {resent} batches resent")
         ingest_logs = "\n".join(i.output() for i in ingests)
         assert "Traceback" not in ingest_logs, ingest_logs[-3000:]

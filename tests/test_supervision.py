@@ -19,11 +19,12 @@ from firmware_bridge.command import BridgeRunner
 from firmware_bridge.simulate.simulator import Simulator
 from ingest.service import IngestService, Options
 from ingest.writers.v1_http import V1HttpWriter
-from seatwatch.core.contract import Reading, batch_topic, encode, encode_batch
+from seatwatch.core.contract import Reading, encode, encode_batch
 from seatwatch.core.influxql import InfluxQLClient
 from seatwatch.core.settings import load_services
 from seatwatch.core.site_file import load_site
 from seatwatch.core.supervision import Supervisor
+from seatwatch.core.topics import batch_topic
 from tests.bridge_support import BRIDGE, Collector, start_bridge, stop_bridge, wait_until
 from tests.bridge_support import write_site as write_bridge_site
 from tests.ingest_process import wait_for_count

@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 import numpy as np
 
 from analysis.compliance.calibration_check import SensorCalibration, calibration_result, sensor_calibration
-from analysis.compliance.reading_queries import SeatData, load_seat_data
-from analysis.compliance.rollups import calendar_key, rollup_daily, rollup_stats, rollups_complete
+from analysis.compliance.daily import local_days, no_data, raw_daily, rollup_daily
+from analysis.compliance.reading_queries import load_seat_data
+from analysis.compliance.rollups import calendar_key, rollup_stats, rollups_complete
 from analysis.compliance.stats import WindowStats, raw_stats
 from analysis.compliance.verdict import CheckResult, judge, worst
-from analysis.compliance.windows import HoursWindow, day_starts, windows
+from analysis.compliance.windows import HoursWindow, windows
 from seatwatch.core.calibration_records import load_records
 from seatwatch.core.influxql import InfluxQLClient
 from seatwatch.core.photometry.uniformity import uniformity
@@ -197,28 +198,6 @@ class _Evaluator:
         return result
 
 
-def _daily(data: SeatData, occupied: HoursWindow, midnights: np.ndarray) -> dict[str, list[float | None]]:
-    """Per local day: energy-mean LAeq and lowest bucket mean lux over occupied hours (report charts)."""
-    days = len(midnights)
-    laeq: list[float | None] = [None] * days
-    lux: list[float | None] = [None] * days
-    if data.noise is not None:
-        mask = np.isin(data.noise.t, occupied.bucket_starts) & (data.noise.column("dur") > 0)
-        idx = np.searchsorted(midnights, data.noise.t[mask], side="right") - 1
-        energy = np.bincount(idx, data.noise.column("energy")[mask], minlength=days)
-        dur = np.bincount(idx, data.noise.column("dur")[mask], minlength=days)
-        laeq = [
-            round(10 * float(np.log10(e / d)), 1) if d > 0 else None for e, d in zip(energy, dur, strict=True)
-        ]
-    if data.light is not None:
-        mask = np.isin(data.light.t, occupied.bucket_starts) & (data.light.column("count") > 0)
-        idx = np.searchsorted(midnights, data.light.t[mask], side="right") - 1
-        lows = np.full(days, np.inf)
-        np.minimum.at(lows, idx, data.light.column("lux")[mask])
-        lux = [round(float(v), 0) if np.isfinite(v) else None for v in lows]
-    return {"laeq_occupied": laeq, "lux_min_occupied": lux}
-
-
 def _requirements(profile: RulesProfile, kinds: set[ZoneKind]) -> dict[str, list[float]]:
     """Per hours name, the lux requirements whose "time below" a report states."""
     out: dict[str, set[float]] = {}
@@ -255,11 +234,10 @@ def assess(
     bucket_min, wins = windows(site, profile, hours_names(site, profile), start, end)
     key = calendar_key(site, profile, wins, bucket_min)
     requirements = _requirements(profile, kinds)
-    days = day_starts(start, end, site.hours)
-    midnights = np.array([int(d.timestamp() * 1000) for d in days], dtype=np.int64)
+    days = local_days(start, end, site.hours.timezone)
     if source != "raw" and rollups_complete(client, site.id, key, start, end, bucket_min):
         stats = rollup_stats(client, site, key, set(wins), requirements, start, end)
-        daily = rollup_daily(client, site, key, start, end, midnights)
+        daily = rollup_daily(client, site.id, key, start, end, days)
         used = "rollups"
     elif source == "rollups":
         raise NoDataError(
@@ -273,7 +251,7 @@ def assess(
             seat: {h: raw_stats(d, w, requirements.get(h, []), bucket_s, tz) for h, w in wins.items()}
             for seat, d in raw.items()
         }
-        daily = {seat: _daily(d, wins["occupied"], midnights) for seat, d in raw.items()}
+        daily = {seat: raw_daily(d, wins["occupied"], days) for seat, d in raw.items()}
         used = "raw"
     if not stats:
         raise NoDataError(
@@ -285,10 +263,7 @@ def assess(
     evaluator = _Evaluator(site, wins, min_cov)
     statuses: dict[tuple[str, str, datetime], list[SensorCalibration]] = {}
     memo: dict[tuple[str, str], CheckResult] = {}
-    no_days: dict[str, list[float | None]] = {
-        "laeq_occupied": [None] * len(days),
-        "lux_min_occupied": [None] * len(days),
-    }
+    no_days = no_data(days)
     seats: list[SeatResult] = []
     for seat in sorted(site.seats.values(), key=lambda s: s.id):
         zone = site.zones[seat.zone]
@@ -342,7 +317,7 @@ def assess(
         generated_at=datetime.now(UTC),
         bucket_minutes=bucket_min,
         min_coverage=min_cov,
-        days=days,
+        days=days.starts,
         seats=seats,
         zones=zones,
         calibration=sorted(calibration, key=lambda s: (s.sensor, s.quantity, s.installed[0])),

@@ -35,11 +35,16 @@ import numpy as np
 
 from analysis.compliance.laeq_histogram import LevelBinner, Levels
 from seatwatch.core.influxql import InfluxQLClient, quote_ident, quote_string
+from seatwatch.core.schema import Light, Noise, Tag
 
+_EXPOSURE, _DUR, _LAFMAX = (quote_ident(f) for f in (Noise.EXPOSURE, Noise.DUR, Noise.LAFMAX))
+_LUX, _LIGHT_DUR = quote_ident(Light.LUX), quote_ident(Light.DUR)
 NOISE_COLUMNS = ("energy", "dur", "lafmax")
-NOISE_SELECT = 'sum("exposure") AS energy, sum("dur") AS dur, max("lafmax") AS lafmax'
+NOISE_SELECT = f"sum({_EXPOSURE}) AS energy, sum({_DUR}) AS dur, max({_LAFMAX}) AS lafmax"
 LIGHT_COLUMNS = ("lux", "count", "lux_min", "dur")
-LIGHT_SELECT = 'mean("lux") AS lux, count("lux") AS count, min("lux") AS lux_min, sum("dur") AS dur'
+LIGHT_SELECT = (
+    f"mean({_LUX}) AS lux, count({_LUX}) AS count, min({_LUX}) AS lux_min, sum({_LIGHT_DUR}) AS dur"
+)
 ROWS_PER_SLICE = 400_000
 PERIOD_SAMPLES = 241  # readings per light sensor whose spacings give its reporting period
 
@@ -77,7 +82,7 @@ def _slices(start: datetime, end: datetime, bucket_min: int, seats: int) -> list
 
 def _where(site: str, a: datetime, b: datetime, extra: str = "") -> str:
     a_ns, b_ns = int(a.timestamp() * 1e9), int(b.timestamp() * 1e9)
-    return f'"site" = {quote_string(site)}{extra} AND time >= {a_ns} AND time < {b_ns}'
+    return f"{quote_ident(Tag.SITE)} = {quote_string(site)}{extra} AND time >= {a_ns} AND time < {b_ns}"
 
 
 def _collect(
@@ -94,10 +99,10 @@ def _collect(
     for a, b in slices:
         q = (
             f"SELECT {select} FROM {quote_ident(measurement)} WHERE {_where(site, a, b, extra)} "
-            f'GROUP BY time({bucket_min}m), "seat" fill(none)'
+            f"GROUP BY time({bucket_min}m), {quote_ident(Tag.SEAT)} fill(none)"
         )
         for series in client.query(q):
-            rows.setdefault(series.tags.get("seat", ""), []).extend(series.values)
+            rows.setdefault(series.tags.get(Tag.SEAT, ""), []).extend(series.values)
     out: dict[str, Buckets] = {}
     for seat, values in rows.items():
         table = np.array(values, dtype=float)  # None (a null aggregate) becomes NaN
@@ -113,18 +118,18 @@ def load_seat_data(
     slices = _slices(start, end, bucket_min, seats)
     with ThreadPoolExecutor(max_workers=2) as pool:
         levels_job = pool.submit(_levels, client, site, start, end, bucket_min)
-        noise = _collect(client, NOISE_SELECT, "noise", NOISE_COLUMNS, site, slices, bucket_min)
+        noise = _collect(client, NOISE_SELECT, Noise.NAME, NOISE_COLUMNS, site, slices, bucket_min)
         floor = _collect(
             client,
-            'sum("dur") AS dur',
-            "noise",
+            f"sum({_DUR}) AS dur",
+            Noise.NAME,
             ("dur",),
             site,
             slices,
             bucket_min,
-            ' AND "below_floor" = true',
+            f" AND {quote_ident(Noise.BELOW_FLOOR)} = true",
         )
-        light = _collect(client, LIGHT_SELECT, "light", LIGHT_COLUMNS, site, slices, bucket_min)
+        light = _collect(client, LIGHT_SELECT, Light.NAME, LIGHT_COLUMNS, site, slices, bucket_min)
         periods = _light_periods(client, site, start, end)
         levels = levels_job.result()
     out: dict[str, SeatData] = {}
@@ -141,9 +146,12 @@ def _levels(
     """Every reading's level binned per seat and bucket, streamed in time order (epoch minutes suffice:
     buckets are whole minutes)."""
     binner = LevelBinner(bucket_min)
-    q = f'SELECT "laeq", "dur" FROM "noise" WHERE {_where(site, start, end)} GROUP BY "seat"'
+    q = (
+        f"SELECT {quote_ident(Noise.LAEQ)}, {_DUR} FROM {quote_ident(Noise.NAME)} "
+        f"WHERE {_where(site, start, end)} GROUP BY {quote_ident(Tag.SEAT)}"
+    )
     for series in client.stream(q, epoch="m"):
-        binner.add(series.tags.get("seat", ""), series.values)
+        binner.add(series.tags.get(Tag.SEAT, ""), series.values)
     return binner.result()
 
 
@@ -151,12 +159,12 @@ def _light_periods(client: InfluxQLClient, site: str, start: datetime, end: date
     """Each seat's light reporting period in seconds: the median spacing of its sensors' first
     PERIOD_SAMPLES readings in the period (pooled over the seat's sensors, each spacing within one sensor)."""
     q = (
-        f'SELECT "lux" FROM "light" WHERE {_where(site, start, end)} '
-        f'GROUP BY "seat", "sensor" LIMIT {PERIOD_SAMPLES}'
+        f"SELECT {_LUX} FROM {quote_ident(Light.NAME)} WHERE {_where(site, start, end)} "
+        f"GROUP BY {quote_ident(Tag.SEAT)}, {quote_ident(Tag.SENSOR)} LIMIT {PERIOD_SAMPLES}"
     )
     times: dict[tuple[str, str], list[int]] = {}
     for s in client.stream(q, epoch="ms"):
-        times.setdefault((s.tags.get("seat", ""), s.tags.get("sensor", "")), []).extend(
+        times.setdefault((s.tags.get(Tag.SEAT, ""), s.tags.get(Tag.SENSOR, "")), []).extend(
             r[0] for r in s.values
         )
     spacings: dict[str, list[np.ndarray]] = {}

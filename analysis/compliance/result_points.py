@@ -10,20 +10,25 @@ from __future__ import annotations
 from analysis.compliance.engine import Assessment
 from analysis.compliance.verdict import CheckResult
 from seatwatch.core.line_protocol import line
-
-MEASUREMENT = "compliance"
+from seatwatch.core.schema import Compliance
 
 
 def _point(a: Assessment, zone: str, seat: str, c: CheckResult, ts_ns: int) -> str:
-    tags = {"site": a.site.id, "zone": zone, "seat": seat, "check": c.check, "profile": a.profile.id}
-    fields = {
-        "value": c.value,
-        "required": c.required,
-        "target": c.target,
-        "verdict": c.verdict,
-        "coverage": c.coverage,
+    tags = {
+        Compliance.SITE: a.site.id,
+        Compliance.ZONE: zone,
+        Compliance.SEAT: seat,
+        Compliance.CHECK: c.check,
+        Compliance.PROFILE: a.profile.id,
     }
-    return line(MEASUREMENT, tags, fields, ts_ns)
+    fields = {
+        Compliance.VALUE: c.value,
+        Compliance.REQUIRED: c.required,
+        Compliance.TARGET: c.target,
+        Compliance.VERDICT: c.verdict,
+        Compliance.COVERAGE: c.coverage,
+    }
+    return line(Compliance.NAME, tags, fields, ts_ns)
 
 
 def compliance_lines(a: Assessment) -> list[str]:

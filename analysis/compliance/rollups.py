@@ -36,14 +36,14 @@ from analysis.compliance.laeq_histogram import BIN_COUNT, LEVEL_MIN
 from analysis.compliance.reading_queries import SeatData
 from analysis.compliance.stats import WindowStats, light_seconds
 from analysis.compliance.windows import HoursWindow
-from seatwatch.core.influxql import InfluxQLClient, quote_string
+from seatwatch.core.influxql import InfluxQLClient, quote_ident, quote_string
 from seatwatch.core.line_protocol import line, series_key
 from seatwatch.core.rules.profile import RulesProfile
+from seatwatch.core.schema import SeatRollup, SeatRollupState
 from seatwatch.core.site import Site
 
-MEASUREMENT = "seat_rollup"
-STATE = "seat_rollup_state"
-BINS = [f"h{LEVEL_MIN + i}" for i in range(BIN_COUNT)]
+R = SeatRollup  # the measurement's names are on nearly every line here
+BINS = [R.level_bin(LEVEL_MIN + i) for i in range(BIN_COUNT)]
 # 2: the level bins hold the readings' own seconds (format 1 spread each bucket's quintiles over them).
 FORMAT = 2
 
@@ -73,10 +73,11 @@ def _hours_tags(wins: dict[str, HoursWindow]) -> dict[int, str]:
     return {t: "+".join(sorted(n)) for t, n in names.items()}
 
 
-def _hours_filter(name: str) -> str:
+def hours_filter(name: str) -> str:
+    """The condition selecting rollups of check hours ``name`` (tagged alone or among others)."""
     if name == "all":
         return ""
-    return f' AND "hours" =~ /(^|\\+){re.escape(name)}(\\+|$)/'
+    return f" AND {quote_ident(R.HOURS)} =~ /(^|\\+){re.escape(name)}(\\+|$)/"
 
 
 def rollup_lines(
@@ -104,14 +105,14 @@ def rollup_lines(
             for t, energy, dur, lafmax in zip(
                 n.t.tolist(), *(n.column(c).tolist() for c in ("energy", "dur", "lafmax")), strict=True
             ):
-                rows.setdefault(t, {}).update(energy=energy, dur=dur, lafmax=lafmax)
+                rows.setdefault(t, {}).update({R.ENERGY: energy, R.DUR: dur, R.LAFMAX: lafmax})
         if d.levels is not None:
             lv = d.levels
             for t, b, seconds in zip(lv.t.tolist(), lv.bins.tolist(), lv.seconds.tolist(), strict=True):
                 rows.setdefault(t, {})[BINS[b]] = seconds
         if d.below_floor is not None:
             for t, below in zip(d.below_floor.t.tolist(), d.below_floor.column("dur").tolist(), strict=True):
-                rows.setdefault(t, {})["below"] = below
+                rows.setdefault(t, {})[R.BELOW] = below
         if d.light is not None:
             light = d.light
             columns = (light.column(c).tolist() for c in ("lux", "count", "lux_min"))
@@ -120,19 +121,21 @@ def rollup_lines(
                 if t not in local_hour:
                     local_hour[t] = datetime.fromtimestamp(t / 1000, UTC).astimezone(tz).hour
                 rows.setdefault(t, {}).update(
-                    lux=mean,
-                    lux_n=count,
-                    lux_sum=mean * count,
-                    lux_dur=covered,
-                    lux_min=low,
-                    lh=local_hour[t],
+                    {
+                        R.LUX: mean,
+                        R.LUX_N: count,
+                        R.LUX_SUM: mean * count,
+                        R.LUX_DUR: covered,
+                        R.LUX_MIN: low,
+                        R.LOCAL_HOUR: local_hour[t],
+                    }
                 )
         series: dict[str, str] = {}  # hours tag -> escaped series key, built once per seat and tag
         for t, fields in rows.items():
             hours = tags_of.get(t, "none")
             if hours not in series:
-                tags = {"site": site.id, "seat": seat, "calendar": key, "hours": hours}
-                series[hours] = series_key(MEASUREMENT, tags)
+                tags = {R.SITE: site.id, R.SEAT: seat, R.CALENDAR: key, R.HOURS: hours}
+                series[hours] = series_key(R.NAME, tags)
             # Field names are ours and all values are numbers: formatted here, not through line(),
             # because a month of 2,000 seats is 1.4 million rollup points (docs/compliance.md).
             body = ",".join(f"{k}={float(v)!r}" for k, v in fields.items() if math.isfinite(v))
@@ -141,16 +144,21 @@ def rollup_lines(
     journal = journal or {}
     while t < end:
         ms = int(t.timestamp()) * 1000
-        fields = {"seats": len(data), "journal": journal.get(ms - ms % 3_600_000, 0)}
-        out.append(line(STATE, {"site": site.id, "calendar": key}, fields, ms * 1_000_000))
+        hour_journal = journal.get(ms - ms % 3_600_000, 0)
+        fields = {SeatRollupState.SEATS: len(data), SeatRollupState.JOURNAL: hour_journal}
+        tags = {SeatRollupState.SITE: site.id, SeatRollupState.CALENDAR: key}
+        out.append(line(SeatRollupState.NAME, tags, fields, ms * 1_000_000))
         t += step
     return out
 
 
-def _where(site: str, key: str, start: datetime, end: datetime) -> str:
+def rollups_where(site: str, key: str, start: datetime, end: datetime) -> str:
+    """The condition selecting one site's rollups (and states) of calendar ``key`` in [start, end)."""
     a, b = int(start.timestamp()) * 10**9, int(end.timestamp()) * 10**9
+    site_tag, calendar = quote_ident(R.SITE), quote_ident(R.CALENDAR)
     return (
-        f'"site" = {quote_string(site)} AND "calendar" = {quote_string(key)} AND time >= {a} AND time < {b}'
+        f"{site_tag} = {quote_string(site)} AND {calendar} = {quote_string(key)} "
+        f"AND time >= {a} AND time < {b}"
     )
 
 
@@ -159,7 +167,9 @@ def rollups_complete(
 ) -> bool:
     """True when every bucket of [start, end) has been rolled up under ``key``."""
     expected = int((end - start).total_seconds() // (bucket_min * 60))
-    series = client.query(f'SELECT count("seats") FROM "{STATE}" WHERE {_where(site, key, start, end)}')
+    seats, state = quote_ident(SeatRollupState.SEATS), quote_ident(SeatRollupState.NAME)
+    where = rollups_where(site, key, start, end)
+    series = client.query(f"SELECT count({seats}) FROM {state} WHERE {where}")
     return bool(series) and series[0].values[0][1] == expected
 
 
@@ -173,19 +183,22 @@ def rollup_stats(
     end: datetime,
 ) -> dict[str, dict[str, WindowStats]]:
     """Per data seat and hours name, :class:`WindowStats` aggregated by the database from the rollups."""
-    where = _where(site.id, key, start, end)
+    where = rollups_where(site.id, key, start, end)
+    f = {name: quote_ident(name) for name in (*R.FIELDS, *BINS)}
     select = (
-        'sum("energy"), sum("dur"), max("lafmax"), sum("below"), sum("lux_sum"), sum("lux_n"), '
-        'sum("lux_dur"), min("lux"), min("lux_min"), ' + ", ".join(f'sum("{b}")' for b in BINS)
+        f"sum({f[R.ENERGY]}), sum({f[R.DUR]}), max({f[R.LAFMAX]}), sum({f[R.BELOW]}), sum({f[R.LUX_SUM]}), "
+        f"sum({f[R.LUX_N]}), sum({f[R.LUX_DUR]}), min({f[R.LUX]}), min({f[R.LUX_MIN]}), "
+        + ", ".join(f"sum({f[b]})" for b in BINS)
     )
+    by_seat, rollups = f"GROUP BY {quote_ident(R.SEAT)}", quote_ident(R.NAME)
     out: dict[str, dict[str, WindowStats]] = {}
     for name in sorted(names):
         for series in client.query(
-            f'SELECT {select} FROM "{MEASUREMENT}" WHERE {where}{_hours_filter(name)} GROUP BY "seat"'
+            f"SELECT {select} FROM {rollups} WHERE {where}{hours_filter(name)} {by_seat}"
         ):
             v = [np.nan if x is None else float(x) for x in series.values[0][1:]]
             z = [0.0 if np.isnan(x) else x for x in v]  # plain floats: they end up in line protocol
-            out.setdefault(series.tags["seat"], {})[name] = WindowStats(
+            out.setdefault(series.tags[R.SEAT], {})[name] = WindowStats(
                 noise_energy=z[0],
                 noise_seconds=z[1],
                 lafmax=None if np.isnan(v[2]) else v[2],
@@ -199,46 +212,16 @@ def rollup_stats(
             )
         for required in requirements.get(name, []):
             below: dict[str, tuple[float, set[int]]] = {}
-            dark = f'FROM "{MEASUREMENT}" WHERE {where}{_hours_filter(name)} AND "lux" < {float(required)!r}'
+            dark = f"FROM {rollups} WHERE {where}{hours_filter(name)} AND {f[R.LUX]} < {float(required)!r}"
             # Aggregated in the database (a sum and at most 24 distinct clock hours per seat), so a dark
             # month is not one row per bucket in memory.
-            for series in client.query(f'SELECT sum("lux_dur") {dark} GROUP BY "seat"'):
-                below[series.tags["seat"]] = (float(series.values[0][1] or 0.0), set())
-            for series in client.query(f'SELECT distinct("lh") {dark} GROUP BY "seat"'):
-                seconds, _ = below.get(series.tags["seat"], (0.0, set()))
-                below[series.tags["seat"]] = (seconds, {int(r[1]) for r in series.values if r[1] is not None})
+            for series in client.query(f"SELECT sum({f[R.LUX_DUR]}) {dark} {by_seat}"):
+                below[series.tags[R.SEAT]] = (float(series.values[0][1] or 0.0), set())
+            for series in client.query(f"SELECT distinct({f[R.LOCAL_HOUR]}) {dark} {by_seat}"):
+                seconds, _ = below.get(series.tags[R.SEAT], (0.0, set()))
+                below[series.tags[R.SEAT]] = (seconds, {int(r[1]) for r in series.values if r[1] is not None})
             for seat, stats in out.items():
                 if name in stats:
                     seconds, hours = below.get(seat, (0.0, set()))
                     stats[name].below[required] = (seconds, sorted(hours))
-    return out
-
-
-def rollup_daily(
-    client: InfluxQLClient, site: Site, key: str, start: datetime, end: datetime, midnights: np.ndarray
-) -> dict[str, dict[str, list[float | None]]]:
-    """Per data seat and local day: occupied LAeq and lowest bucket lux (the report's charts).
-
-    Days are grouped at the first day's local midnight; after a DST change they are off by that hour,
-    which moves nothing for day shifts and is said in docs/compliance.md."""
-    offset_s = int(midnights[0] // 1000) % 86400 if len(midnights) else 0
-    q = (
-        f'SELECT sum("energy"), sum("dur"), min("lux") FROM "{MEASUREMENT}" '
-        f"WHERE {_where(site.id, key, start, end)}{_hours_filter('occupied')} "
-        f'GROUP BY time(1d, {offset_s}s), "seat" fill(none)'
-    )
-    out: dict[str, dict[str, list[float | None]]] = {}
-    days = len(midnights)
-    for series in client.query(q):
-        laeq: list[float | None] = [None] * days
-        lux: list[float | None] = [None] * days
-        for t, energy, dur, low in series.values:
-            i = int(np.searchsorted(midnights, t + 2 * 3600 * 1000, side="right")) - 1
-            if not 0 <= i < days:
-                continue
-            if energy and dur:
-                laeq[i] = round(10 * float(np.log10(energy / dur)), 1)
-            if low is not None:
-                lux[i] = round(float(low), 0)
-        out[series.tags["seat"]] = {"laeq_occupied": laeq, "lux_min_occupied": lux}
     return out

@@ -24,6 +24,7 @@ from analysis.compliance.laeq_histogram import BIN_COUNT, LEVEL_MAX, LEVEL_MIN
 from analysis.compliance.reading_queries import Buckets, SeatData
 from analysis.compliance.windows import HoursWindow
 from seatwatch.core.acoustics.decibels import percentile_levels
+from seatwatch.core.schema import level_from_exposure
 
 
 @dataclass
@@ -45,9 +46,7 @@ class WindowStats:
     @property
     def laeq(self) -> float | None:
         """LAeq = 10·lg(Σexposure / Σdur): the energy mean of the covered time (docs/standards.md §5)."""
-        if self.noise_seconds <= 0:
-            return None
-        return float(10 * np.log10(self.noise_energy / self.noise_seconds))
+        return level_from_exposure(self.noise_energy, self.noise_seconds)
 
     def percentiles(self) -> dict[int, float]:
         """10th and 90th percentiles of the readings' LAeq from the histogram (bin centres), or {}."""

@@ -29,15 +29,16 @@ from datetime import UTC, datetime, timedelta
 
 from analysis.compliance.engine import hours_names
 from analysis.compliance.reading_queries import load_seat_data
-from analysis.compliance.rollups import STATE, calendar_key, rollup_lines
+from analysis.compliance.rollups import calendar_key, rollup_lines
 from analysis.compliance.windows import windows
 from seatwatch.core.change_journal import changed_hours
-from seatwatch.core.influxql import InfluxQLClient, quote_string
+from seatwatch.core.influxql import InfluxQLClient, quote_ident, quote_string
 from seatwatch.core.line_protocol import line
 from seatwatch.core.rules.profile import RulesProfile
+from seatwatch.core.schema import SeatRollupState as State
+from seatwatch.core.schema import SeatRollupWatermark as Mark
 from seatwatch.core.site import Site
 
-WATERMARK = "seat_rollup_watermark"
 SETTLE = timedelta(minutes=2)  # the newest readings still in bridges' batches and ingest's buffer
 MARGIN = timedelta(minutes=5)  # journal points written this long before the watermark are read again
 SLICE = timedelta(hours=1)  # the span read from the readings at once: at 1 Hz, 7.2 M points for 1,000 seats
@@ -128,8 +129,9 @@ def _minus(spans: list[Span], cut: Span | None) -> list[Span]:
 def read_watermark(client: InfluxQLClient, site: str, key: str) -> tuple[int, datetime] | None:
     """(written ns, through) of the last run for ``site`` and calendar ``key``, or None before the first."""
     q = (
-        f'SELECT "written", "through" FROM "{WATERMARK}" WHERE "site" = {quote_string(site)} '
-        f'AND "calendar" = {quote_string(key)}'
+        f"SELECT {quote_ident(Mark.WRITTEN)}, {quote_ident(Mark.THROUGH)} FROM {quote_ident(Mark.NAME)} "
+        f"WHERE {quote_ident(Mark.SITE)} = {quote_string(site)} "
+        f"AND {quote_ident(Mark.CALENDAR)} = {quote_string(key)}"
     )
     for series in client.query(q):
         _, written, through = series.values[-1]
@@ -143,7 +145,8 @@ def _rolled_at(client: InfluxQLClient, site: str, key: str, hours_ms: list[int])
         return {}
     a, b = min(hours_ms) * 1_000_000, (max(hours_ms) + 3_600_000) * 1_000_000
     q = (
-        f'SELECT max("journal") FROM "{STATE}" WHERE "site" = {quote_string(site)} AND "calendar" = '
+        f"SELECT max({quote_ident(State.JOURNAL)}) FROM {quote_ident(State.NAME)} "
+        f"WHERE {quote_ident(State.SITE)} = {quote_string(site)} AND {quote_ident(State.CALENDAR)} = "
         f"{quote_string(key)} AND time >= {a} AND time < {b} GROUP BY time(1h) fill(none)"
     )
     return {int(t): int(v) for s in client.query(q) for t, v in s.values if v is not None}
@@ -170,6 +173,6 @@ def upkeep(
     for span in ([done.new] if done.new else []) + done.changed:
         done.points += roll_up(site, profile, client, write, span, bucket, journal)
     newest = max([written, *journal.values()])
-    watermark = {"written": newest, "through": int(max(through, previous).timestamp() * 1000)}
-    write([line(WATERMARK, {"site": site.id, "calendar": key}, watermark, 0)])
+    watermark = {Mark.WRITTEN: newest, Mark.THROUGH: int(max(through, previous).timestamp() * 1000)}
+    write([line(Mark.NAME, {Mark.SITE: site.id, Mark.CALENDAR: key}, watermark, 0)])
     return done

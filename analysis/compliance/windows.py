@@ -11,7 +11,7 @@ bucket lie wholly inside or wholly outside each check's hours, so no bucket is s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from math import gcd
 
 import numpy as np
@@ -94,17 +94,3 @@ def windows(
         ]
         out[name] = HoursWindow(name, ivs, np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64))
     return minutes, out
-
-
-def day_starts(start: datetime, end: datetime, tz_hours: OccupiedHours) -> list[datetime]:
-    """Local midnights (as aware datetimes) of every local day the period touches, for daily charts."""
-    tz = tz_hours.timezone
-    day = start.astimezone(tz).date()
-    out = []
-    while True:
-        midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
-        if midnight >= end:
-            break
-        out.append(midnight)
-        day += timedelta(days=1)
-    return out

@@ -13,9 +13,10 @@ import time
 import paho.mqtt.client as mqtt
 
 from firmware_bridge.calibrate.broker import BrokerError, close, connect
-from seatwatch.core.contract import Reading, batch_topic, parse_payload, reading_topic
+from seatwatch.core.contract import Reading, parse_payload
 from seatwatch.core.settings import Services
 from seatwatch.core.site import Sensor
+from seatwatch.core.topics import batch_topic, reading_topic
 
 SUBSCRIBE_TIMEOUT_S = 10.0
 

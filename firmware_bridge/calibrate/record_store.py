@@ -2,7 +2,7 @@
 
 The local JSON-lines history (``calibrations.jsonl`` in the state folder) is written first and only ever
 appended to, so a record exists the moment the installer sees it, whatever the network does. The
-retained QoS 1 message on :func:`~seatwatch.core.calibration_records.record_topic` lets every ingest process
+retained QoS 1 message on :func:`~seatwatch.core.topics.calibration_topic` lets every ingest process
 learn it without a restart; the InfluxDB point is what the compliance engine and ``calibrate list`` read.
 Writing the same record twice to InfluxDB is harmless (same series, same timestamp).
 """
@@ -14,16 +14,11 @@ import os
 from pathlib import Path
 
 from firmware_bridge.calibrate.broker import BrokerError, close, connect
-from seatwatch.core.calibration_records import (
-    CalibrationBook,
-    CalibrationRecord,
-    load_records,
-    record_line,
-    record_topic,
-)
+from seatwatch.core.calibration_records import CalibrationBook, CalibrationRecord, load_records, record_line
 from seatwatch.core.influxql import InfluxQLClient, InfluxQLError
 from seatwatch.core.line_protocol import write_v1
 from seatwatch.core.settings import Services
+from seatwatch.core.topics import calibration_topic
 from seatwatch.core.wording import plural
 
 HISTORY_FILE = "calibrations.jsonl"
@@ -78,7 +73,7 @@ class RecordStore:
 
     def publish(self, record: CalibrationRecord) -> str:
         """Publish retained, QoS 1, and wait for the broker's acknowledgement; returns the topic."""
-        topic = record_topic(self.site_id, record)
+        topic = calibration_topic(self.site_id, record.sensor, record.id)
         client = connect(self.services, "publish")
         try:
             info = client.publish(topic, record.to_json(), qos=1, retain=True)

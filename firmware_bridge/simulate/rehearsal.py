@@ -26,9 +26,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware_bridge.simulate.simulator import SensorBias, Simulator
 from seatwatch.core.acoustics.weighting import weighting_db
-from seatwatch.core.contract import TOPIC_ROOT
 from seatwatch.core.mqtt_connection import broker_name
 from seatwatch.core.settings import load_services
+from seatwatch.core.topics import simulate_topic
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,6 @@ def _putting_calibrator(new: Calibrator) -> Change:
 def _putting_lamp(new: Lamp) -> Change:
     """Put ``new`` on the sensor, its calibrator left as it is."""
     return lambda calibrator, _lamp: (calibrator, new)
-
-
-def control_topic(site: str, sensor: str = "+") -> str:
-    return f"{TOPIC_ROOT}/{site}/_simulate/{sensor}/source"
 
 
 class BadValue(argparse.ArgumentTypeError, ValueError):
@@ -245,7 +241,7 @@ class Rehearsal:
             client.tls_set(ca_certs=services.mqtt_ca_file)
 
         def on_connect(c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-            c.subscribe(control_topic(site), qos=1)
+            c.subscribe(simulate_topic(site), qos=1)
 
         def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
             sensor = message.topic.split("/")[-2]
@@ -255,7 +251,7 @@ class Rehearsal:
                 print(f"rehearsal: refused: {exc}", file=sys.stderr, flush=True)
 
         def on_subscribe(_c: mqtt.Client, _u: object, _mid: int, _codes: object, _p: object) -> None:
-            print(f"rehearsal: following {control_topic(site)}", file=sys.stderr, flush=True)
+            print(f"rehearsal: following {simulate_topic(site)}", file=sys.stderr, flush=True)
 
         client.on_connect = on_connect
         client.on_message = on_message

@@ -5,7 +5,8 @@ its ``performed_at`` on. Ingest applies the record in force at each reading's ti
 light: a gain, docs/standards.md §6), so readings taken before a calibration keep the correction they had.
 
 Distribution (docs/calibration.md): ``seatwatch calibrate`` publishes each record retained, QoS 1, on
-:func:`record_topic`; every ingest process subscribes to :func:`records_subscription` and so learns new
+:func:`seatwatch.core.topics.calibration_topic`; every ingest process subscribes to
+:func:`~seatwatch.core.topics.calibration_subscription` and so learns new
 records without a restart, and writes them to the ``calibration`` measurement that the compliance engine
 and dashboards read.
 """
@@ -20,12 +21,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from seatwatch.core.contract import TOPIC_ROOT
-from seatwatch.core.influxql import InfluxQLClient, quote_string
+from seatwatch.core.influxql import InfluxQLClient, quote_ident, quote_string
 from seatwatch.core.line_protocol import line
+from seatwatch.core.schema import Calibration
 from seatwatch.core.vocabulary import Quantity, member_of
 
-MEASUREMENT = "calibration"
 log = logging.getLogger("seatwatch.core.calibration_records")
 
 
@@ -267,14 +267,6 @@ def _moment(text: str, what: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def record_topic(site: str, record: CalibrationRecord) -> str:
-    return f"{TOPIC_ROOT}/{site}/_calibration/{record.sensor}/{record.id}"
-
-
-def records_subscription(site: str) -> str:
-    return f"{TOPIC_ROOT}/{site}/_calibration/+/+"
-
-
 class CalibrationBook:
     """All known records, answering "which record was in force for this sensor at that time?"."""
 
@@ -310,18 +302,18 @@ def record_line(site: str, record: CalibrationRecord) -> str:
     """The ``calibration`` point for a record (docs/contracts.md): timestamp = performed_at, so writing the
     same record twice is idempotent."""
     fields: dict[str, float | int | bool | str | None] = {
-        "id": record.id,
-        "method": record.method,
-        "offset_db": record.offset_db,
-        "gain": record.gain,
-        "valid_until_ms": int(record.valid_until.timestamp() * 1000),
-        "operator": record.operator,
-        "drift": record.drift,
-        "drift_flagged": record.drift_flagged,
-        "record": record.to_json(),
+        Calibration.ID: record.id,
+        Calibration.METHOD: record.method,
+        Calibration.OFFSET_DB: record.offset_db,
+        Calibration.GAIN: record.gain,
+        Calibration.VALID_UNTIL_MS: int(record.valid_until.timestamp() * 1000),
+        Calibration.OPERATOR: record.operator,
+        Calibration.DRIFT: record.drift,
+        Calibration.DRIFT_FLAGGED: record.drift_flagged,
+        Calibration.RECORD: record.to_json(),
     }
-    tags = {"site": site, "sensor": record.sensor, "quantity": record.quantity}
-    return line(MEASUREMENT, tags, fields, int(record.performed_at.timestamp() * 1_000_000_000))
+    tags = {Calibration.SITE: site, Calibration.SENSOR: record.sensor, Calibration.QUANTITY: record.quantity}
+    return line(Calibration.NAME, tags, fields, int(record.performed_at.timestamp() * 1_000_000_000))
 
 
 def load_records(client: InfluxQLClient, site: str) -> CalibrationBook:
@@ -329,11 +321,14 @@ def load_records(client: InfluxQLClient, site: str) -> CalibrationBook:
 
     Ingest stores only records that parse, but a database may hold points written before the checks
     grew stricter: such a record is skipped with a warning (the seat then counts as uncalibrated)."""
-    series = client.query(f'SELECT "record" FROM "{MEASUREMENT}" WHERE "site" = {quote_string(site)}')
+    series = client.query(
+        f"SELECT {quote_ident(Calibration.RECORD)} FROM {quote_ident(Calibration.NAME)} "
+        f"WHERE {quote_ident(Calibration.SITE)} = {quote_string(site)}"
+    )
     book = CalibrationBook()
     for row in (row for s in series for row in s.rows()):
         try:
-            book.add(CalibrationRecord.from_json(row["record"]))
+            book.add(CalibrationRecord.from_json(row[Calibration.RECORD]))
         except (BadRecord, TypeError) as exc:
             log.warning("calibration point at %s of site %s skipped: %s", row.get("time"), site, exc)
     return book

@@ -20,11 +20,12 @@ import time
 from collections.abc import Iterable
 from typing import Protocol
 
-from seatwatch.core.influxql import InfluxQLClient, quote_string
+from seatwatch.core.influxql import InfluxQLClient, quote_ident, quote_string
 from seatwatch.core.line_protocol import line
+from seatwatch.core.schema import Light, Noise, SeatChanges, Tag
 
-MEASUREMENT = "seat_changes"
-READINGS = ("noise,", "light,")  # the measurements whose changes analysis follows
+READINGS = (f"{Noise.NAME},", f"{Light.NAME},")  # the measurements whose changes analysis follows
+SITE_TAG = f",{Tag.SITE}="
 HOUR_NS = 3600 * 10**9
 
 
@@ -37,9 +38,9 @@ def touched_hours(lines: Iterable[str]) -> dict[str, set[int]]:
     for text in lines:
         if not text.startswith(READINGS):
             continue
-        at = text.find(",site=") + 6
+        at = text.find(SITE_TAG) + len(SITE_TAG)
         ts = text[text.rfind(" ") + 1 :]
-        if at < 6 or not ts.isdigit():
+        if at < len(SITE_TAG) or not ts.isdigit():
             continue
         comma, space = text.find(",", at), text.find(" ", at)
         end = space if comma < 0 or space < comma else comma
@@ -50,7 +51,7 @@ def touched_hours(lines: Iterable[str]) -> dict[str, set[int]]:
 def change_lines(lines: Iterable[str], written_ns: int) -> list[str]:
     """The journal points for a body of readings written at ``written_ns``: append them to the same body."""
     return [
-        line(MEASUREMENT, {"site": site}, {"written": written_ns}, hour)
+        line(SeatChanges.NAME, {SeatChanges.SITE: site}, {SeatChanges.WRITTEN: written_ns}, hour)
         for site, hours in sorted(touched_hours(lines).items())
         for hour in sorted(hours)
     ]
@@ -95,9 +96,10 @@ class JournalWriter:
 
 def changed_hours(client: InfluxQLClient, site: str, since_ns: int) -> dict[int, int]:
     """Hour start (epoch ms) -> ``written`` (ns) of the site's hours written after ``since_ns``."""
+    field = quote_ident(SeatChanges.WRITTEN)
     q = (
-        f'SELECT "written" FROM "{MEASUREMENT}" WHERE "site" = {quote_string(site)} '
-        f'AND "written" > {int(since_ns)}'
+        f"SELECT {field} FROM {quote_ident(SeatChanges.NAME)} "
+        f"WHERE {quote_ident(SeatChanges.SITE)} = {quote_string(site)} AND {field} > {int(since_ns)}"
     )
     out: dict[int, int] = {}
     for series in client.query(q):

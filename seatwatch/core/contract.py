@@ -3,7 +3,8 @@
 A bridge builds readings with :class:`Reading` and :func:`encode`; ingest turns any payload back into
 readings with :func:`parse_payload`, which never raises: every element of a payload is either a valid
 :class:`Reading` or a :class:`Rejected` with a machine-readable reason (counted by ingest, stored in the
-``rejects`` measurement) and a human detail naming the key at fault.
+``rejects`` measurement) and a human detail naming the key at fault. The topics they travel on are
+formatted and parsed by :mod:`seatwatch.core.topics`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
+from seatwatch.core.topics import topic_sensor
 from seatwatch.core.vocabulary import RejectReason
 
 VERSION = 1
 MAX_PAYLOAD_BYTES = 64 * 1024
 EPOCH_2020_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z: a bridge clock before this is wrong
 MAX_FUTURE_MS = 5 * 60 * 1000
-TOPIC_ROOT = "seatwatch/v1"
 
 # Physical ranges: beyond them the number is a fault, not a measurement.
 NOISE_RANGE_DB = (0.0, 160.0)  # dB re 20 µPa; 160 dB is beyond any workplace and any MEMS microphone
@@ -100,27 +101,6 @@ def encode(readings: Reading | list[Reading]) -> bytes:
     return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
 
 
-def reading_topic(site: str, sensor: str) -> str:
-    return f"{TOPIC_ROOT}/{site}/{sensor}/reading"
-
-
-def batch_topic(site: str, bridge: str) -> str:
-    return f"{TOPIC_ROOT}/{site}/_bridge/{bridge}/readings"
-
-
-def ack_topic(site: str, bridge: str) -> str:
-    """Where ingest confirms the batches of ``bridge`` it made durable (docs/design.md, "Acknowledgement")."""
-    return f"{TOPIC_ROOT}/{site}/_bridge/{bridge}/ack"
-
-
-def ack_subscription(site: str) -> str:
-    return f"{TOPIC_ROOT}/{site}/_bridge/+/ack"
-
-
-def bridge_status_subscription(site: str) -> str:
-    return f"{TOPIC_ROOT}/{site}/_bridge/+/status"
-
-
 def encode_batch(batch_id: str, readings_json: list[str]) -> bytes:
     """A bridge batch: ``{"v":1,"batch":ID,"readings":[...]}`` from readings already encoded as JSON text."""
     readings = ",".join(readings_json)
@@ -141,35 +121,6 @@ def parse_ack(payload: bytes | bytearray) -> list[str]:
     if not isinstance(doc, dict) or doc.get("v") != VERSION or not isinstance(doc.get("batches"), list):
         return []
     return [b for b in doc["batches"] if isinstance(b, str) and 0 < len(b) <= MAX_BATCH_ID]
-
-
-def topic_bridge(topic: str) -> str | None:
-    """The bridge named by a bridge topic (``.../_bridge/ID/...``); None for a per-sensor topic."""
-    parts = topic.split("/")
-    if len(parts) == 6 and parts[3] == "_bridge":
-        return parts[4]
-    return None
-
-
-def sensor_status_topic(site: str, sensor: str) -> str:
-    return f"{TOPIC_ROOT}/{site}/{sensor}/status"
-
-
-def bridge_status_topic(site: str, bridge: str) -> str:
-    return f"{TOPIC_ROOT}/{site}/_bridge/{bridge}/status"
-
-
-def reading_subscriptions(site: str) -> list[str]:
-    """Topic filters that carry a site's readings: per-sensor topics and bridge batches."""
-    return [f"{TOPIC_ROOT}/{site}/+/reading", f"{TOPIC_ROOT}/{site}/_bridge/+/readings"]
-
-
-def topic_sensor(topic: str) -> str | None:
-    """The sensor named by a per-sensor reading topic; None for a bridge batch topic."""
-    parts = topic.split("/")
-    if len(parts) == 5 and parts[4] == "reading" and not parts[3].startswith("_"):
-        return parts[3]
-    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,10 @@ from datetime import UTC, date, datetime, timedelta
 from firmware_bridge.simulate.environment import office_lux, office_noise_db
 from firmware_bridge.simulate.simulator import SensorBias
 from seatwatch.core.calibration_records import CalibrationRecord, Instrument
-from seatwatch.core.contract import Reading, batch_topic
+from seatwatch.core.contract import Reading
 from seatwatch.core.hours import OccupiedHours
 from seatwatch.core.site import Site
+from seatwatch.core.topics import batch_topic
 
 SAMPLES_PER_STEP = 4
 BATCH_READINGS = 200  # ~30 kB per message, well under the contract's 64 KiB

@@ -30,12 +30,13 @@ from typing import Any
 from firmware_bridge.calibrate.broker import BrokerError, close, connect
 from firmware_bridge.calibrate.record_store import RecordStore
 from firmware_bridge.simulate.simulator import SensorBias, Simulator
-from ingest.health import status_topic
 from seatwatch.core.config_errors import ConfigError
 from seatwatch.core.contract import Reading, encode
-from seatwatch.core.influxql import InfluxQLClient, InfluxQLError
+from seatwatch.core.influxql import InfluxQLClient, InfluxQLError, quote_ident
+from seatwatch.core.schema import Light, Noise, Tag, level_ql
 from seatwatch.core.settings import Services, load_services
 from seatwatch.core.site import Site
+from seatwatch.core.topics import ingest_status_topic
 from seatwatch.core.wording import plural
 from seatwatch.demo import prerequisites
 from seatwatch.demo.backfill import (
@@ -55,6 +56,8 @@ EXIT_INTERRUPTED = 130
 INGEST_CLIENT_ID = "seatwatch-demo-ingest"
 STEPS = 7
 WAIT_TIMEOUT_S = 120.0
+# The query the summary offers to paste into a shell: unquoted names keep it inside the shell's quotes.
+LEVEL_BY_SEAT = f"SELECT {level_ql(Noise.EXPOSURE, Noise.DUR)} FROM {Noise.NAME} GROUP BY {Tag.SEAT}"
 
 
 class DemoFailed(RuntimeError):
@@ -257,7 +260,7 @@ class Demo:
             "ingest", "ingest", "--site", str(self.out / "site.toml"),
             "--client-id", INGEST_CLIENT_ID, "--status-every", "1",
         )  # fmt: skip
-        topic = status_topic(site.id, INGEST_CLIENT_ID)
+        topic = ingest_status_topic(site.id, INGEST_CLIENT_ID)
         self.wait_for_message(services, topic, lambda doc: doc.get("state") == "online", [child])
         say(4, f"ingest is running (MQTT v5 shared subscription -> InfluxDB); log {child.log}")
 
@@ -371,7 +374,7 @@ class Demo:
             lines += [
                 f"  data   InfluxDB {influx}, database {services.influx_db!r}; try:",
                 f"         curl -sG {influx}/query --data-urlencode db={services.influx_db} "
-                "--data-urlencode 'q=SELECT 10*log10(sum(exposure)/sum(dur)) FROM noise GROUP BY seat'",
+                f"--data-urlencode 'q={LEVEL_BY_SEAT}'",
             ]
         if dashboards:
             source = f"InfluxDB, InfluxQL, {influx}, database {services.influx_db}" if servers_stay else ""
@@ -439,9 +442,7 @@ class Demo:
         )
         last, last_change = -1, time.monotonic()
         while True:
-            stored = _count(client, f'SELECT count("raw_laeq") FROM "noise" WHERE {where}') + _count(
-                client, f'SELECT count("raw_lux") FROM "light" WHERE {where}'
-            )
+            stored = _stored(client, where)
             if stored >= expected:
                 say(None, f"stored in InfluxDB by ingest: {stored:,} points (calibrated, tagged by seat)")
                 return
@@ -462,9 +463,7 @@ class Demo:
     def count_since(self, services: Services, since: datetime) -> int:
         client = InfluxQLClient(services.influx_url, services.influx_db, token=services.influx_token)
         where = f"time >= '{since.isoformat()}'"
-        return _count(client, f'SELECT count("raw_laeq") FROM "noise" WHERE {where}') + _count(
-            client, f'SELECT count("raw_lux") FROM "light" WHERE {where}'
-        )
+        return _stored(client, where)
 
     def _died(self, child: Child) -> str:
         return (
@@ -478,9 +477,14 @@ def _without_credentials(url: str) -> str:
     return re.sub(r"//[^/@]*@", "//***@", url)
 
 
-def _count(client: InfluxQLClient, query: str) -> int:
-    series = client.query(query)
-    return int(series[0].values[0][1]) if series and series[0].values else 0
+def _stored(client: InfluxQLClient, where: str) -> int:
+    """Noise and light points stored in ``where``, counted by a field only a reading of ingest has."""
+    total = 0
+    for measurement, field in ((Noise.NAME, Noise.RAW_LAEQ), (Light.NAME, Light.RAW_LUX)):
+        q = f"SELECT count({quote_ident(field)}) FROM {quote_ident(measurement)} WHERE {where}"
+        series = client.query(q)
+        total += int(series[0].values[0][1]) if series and series[0].values else 0
+    return total
 
 
 def _verdicts(report_json: Path) -> str:
