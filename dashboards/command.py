@@ -17,13 +17,10 @@ from dashboards.datasource import uses_token
 from dashboards.export import DEFAULT_DASHBOARDS_PATH, export
 from dashboards.grafana_api import GrafanaClient, GrafanaError
 from dashboards.push import apply, plan
-from seatwatch.core.config_errors import ConfigError
-from seatwatch.core.settings import Services, load_services
+from seatwatch.core.command_startup import EXIT_OK, EXIT_USAGE, load_site_and_services
+from seatwatch.core.settings import Services
 from seatwatch.core.site import Site
-from seatwatch.core.site_file import load_site
 from seatwatch.core.wording import plural
-
-EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,14 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        site = load_site(args.site)
-        services = load_services(site.services, base=site.path.parent if site.path else None, site=site.id)
-        bundle = bundle_module.build(site, services, args.language)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_USAGE
+    # a ConfigError (the site file, its services or its rules profile): seatwatch.cli prints it, exit 2
+    site, services = load_site_and_services(args.site)
+    bundle = bundle_module.build(site, services, args.language)
     if args.action == "export":
         return _export(site, bundle, args)
     return _push(site, services, bundle, args.dry_run)

@@ -28,7 +28,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from firmware_bridge.command_site import load_site_or_report
 from firmware_bridge.driver_config import DriverConfigError
 from firmware_bridge.drivers.audio_input import AudioInputDriver
 from firmware_bridge.drivers.modbus_rtu import ModbusBus
@@ -36,7 +35,7 @@ from firmware_bridge.drivers.reference_serial import ReferenceSerialDriver
 from firmware_bridge.outbox import Outbox
 from firmware_bridge.publisher import Publisher
 from firmware_bridge.sensor_state import SensorState
-from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.command_startup import EXIT_OK, EXIT_USAGE, load_site_and_services
 from seatwatch.core.contract import EPOCH_2020_MS, VERSION, Reading, encode
 from seatwatch.core.settings import load_services
 from seatwatch.core.site import Site
@@ -230,19 +229,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    site = load_site_or_report(args.site)
-    if site is None:
-        return 2
+    site, services = load_site_and_services(args.site)  # a ConfigError: seatwatch.cli prints it, exit 2
     try:
-        base = site.path.parent if site.path else None
-        state_dir = args.state_dir or load_services(site.services, base=base).state_dir
-        bridge = BridgeRunner(site, args.bridge, state_dir)
-    except ConfigError as exc:  # an unreadable secret file
-        print("\n".join(str(problem) for problem in exc.problems), file=sys.stderr)
-        return 2
+        bridge = BridgeRunner(site, args.bridge, args.state_dir or services.state_dir)
     except (DriverConfigError, OSError, sqlite3.Error) as exc:
         print(f"seatwatch bridge: {args.site}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     signal.signal(signal.SIGTERM, lambda *_: bridge.stop())
     signal.signal(signal.SIGINT, lambda *_: bridge.stop())
     log.info(
@@ -253,4 +245,4 @@ def run(args: argparse.Namespace) -> int:
         bridge.outbox.path,
     )
     bridge.run()
-    return 0
+    return EXIT_OK

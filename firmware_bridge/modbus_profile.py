@@ -3,17 +3,20 @@
 Register maps differ by vendor and even by model (docs/standards.md §7), so a new transmitter is a TOML file,
 not code. Shipped profiles live in ``modbus_profiles/``; a site names one (``profile = "renke-noise"``) or
 gives the path to its own. The simulator encodes with the same profile, so both ends agree by construction.
+A profile is read like a site file (seatwatch/core/toml_config.py): each mistake names file:line:key.
 """
 
 from __future__ import annotations
 
 import struct
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from firmware_bridge.driver_config import DriverConfigError
+from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.toml_config import TomlFile, read_toml
 from seatwatch.core.vocabulary import Quantity, member_of
 
 SHIPPED = Path(__file__).parent / "modbus_profiles"
@@ -75,20 +78,26 @@ def load_register_profile(name_or_path: str, base: Path | None = None) -> Regist
         path = Path(name_or_path)
         if base is not None and not path.is_absolute():
             path = base / path
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError:
+    if not path.is_file():
         shipped = ", ".join(sorted(p.stem for p in SHIPPED.glob("*.toml")))
         raise DriverConfigError(
             f"Modbus profile {name_or_path!r}: no such shipped profile ({shipped}) or readable file"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DriverConfigError(f"{path}: not valid TOML: {exc}") from None
-    return _validate(doc, path)
+        )
+    try:
+        toml = read_toml(path, "Modbus profile")
+        return _validate(toml)
+    except ConfigError as exc:
+        # the driver's error type, which the site reader files under the sensor's connection.profile
+        raise DriverConfigError("; ".join(str(problem) for problem in exc.problems)) from None
 
 
-def _validate(doc: dict, path: Path) -> RegisterProfile:
-    problems = [f"unknown key {k!r}" for k in doc if k not in KEYS]
+def _validate(toml: TomlFile) -> RegisterProfile:
+    """The profile in ``toml``; raises :class:`ConfigError` with every problem, each at its key's line."""
+    doc: dict[str, Any] = toml.data
+    p = toml.problems()
+    for key in doc:
+        if key not in KEYS:
+            p.add(key, "unknown key")
     checks = {
         "quantity": (member_of(Quantity, doc.get("quantity")) is not None, "must be 'noise' or 'light'"),
         "function": (doc.get("function") in FUNCTIONS, "must be 3 or 4"),
@@ -99,9 +108,11 @@ def _validate(doc: dict, path: Path) -> RegisterProfile:
         "default_baud": (_int_in(doc.get("default_baud", 9600), 300, 1_000_000), "must be a baud rate"),
         "default_address": (_int_in(doc.get("default_address", 1), 1, 247), "must be 1..247"),
     }
-    problems += [f"{key} {message}" for key, (ok, message) in checks.items() if not ok]
-    if problems:
-        raise DriverConfigError(f"{path}: " + "; ".join(problems))
+    for key, (ok, message) in checks.items():
+        if not ok:
+            p.add(key, message)
+    p.raise_if_any()
+    path = toml.path
     return RegisterProfile(
         name=str(doc.get("name", path.stem)),
         quantity=Quantity(doc["quantity"]),

@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +43,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from firmware_bridge.outbox import Outbox
 from seatwatch.core.contract import MAX_PAYLOAD_BYTES, VERSION, encode_batch, parse_ack
-from seatwatch.core.mqtt_connection import ConnectionLog
+from seatwatch.core.mqtt_connection import ConnectionLog, make_client
 from seatwatch.core.settings import Services
 from seatwatch.core.throttled_log import ThrottledLog
 from seatwatch.core.topics import ack_topic, batch_topic, bridge_status_topic
@@ -109,16 +108,9 @@ class Publisher:
         self.resent = 0  # batches published again
         self._host, self._port = services.mqtt_host_port
         self._connection = ConnectionLog(services, log, "readings wait in the outbox, retrying")
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"seatwatch-bridge-{site}-{bridge}",
-            protocol=mqtt.MQTTv5,  # for PUBACK reason codes
-        )
+        # MQTT v5 for PUBACK reason codes (0x10 no subscribers, 0x87 refused)
+        self.client = make_client(services, f"seatwatch-bridge-{site}-{bridge}", log=self._connection)
         self.client.suppress_exceptions = True  # a bug in a callback must not end paho's thread
-        if services.mqtt_username:
-            self.client.username_pw_set(services.mqtt_username, services.mqtt_password)
-        if services.mqtt_tls:
-            self.client.tls_set(ca_certs=services.mqtt_ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         self.client.will_set(
             self.status_topic, self._bridge_doc("offline", "connection lost"), qos=1, retain=True
         )
@@ -126,7 +118,6 @@ class Publisher:
         # paho annotates the delays int, but only doubles and compares them: half a second works
         self.client.reconnect_delay_set(0.5, 10)  # type: ignore[arg-type]
         self.client.on_connect = self._on_connect
-        self._connection.watch(self.client)
         self.client.on_publish = self._on_publish
         self.client.on_message = self._on_message
 

@@ -18,13 +18,12 @@ from pathlib import Path
 from ingest.service import IngestService, Options
 from ingest.writers import APIS, detect_api, make_writer
 from seatwatch.core.change_journal import JournalWriter
+from seatwatch.core.command_startup import EXIT_OK, EXIT_USAGE, load_site_and_services
 from seatwatch.core.config_errors import ConfigError
 from seatwatch.core.line_protocol import WriteError
-from seatwatch.core.settings import Services, load_services, redact
-from seatwatch.core.site_file import load_site
+from seatwatch.core.settings import Services, redact
 
 log = logging.getLogger("seatwatch.ingest")
-EXIT_USAGE = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -126,16 +125,12 @@ def run(args: argparse.Namespace) -> int:
     problems = _positive(args)
     if args.health_port is not None and not 0 < args.health_port < 65536:
         problems.append(f"--health-port {args.health_port} is not a TCP port")
+    services: Services | None = None
     try:
-        site = load_site(args.site)
-        base = site.path.parent if site.path else None
-        services = load_services(site.services, base=base, site=site.id)
-    except ConfigError as exc:
+        site, services = load_site_and_services(args.site)
+    except ConfigError as exc:  # reported with the options' problems, all at once
         # never an empty list here: with no problem to print, the command would go on without services
-        problems.extend(
-            [str(p) for p in exc.problems] or [f"--site {args.site}: {str(exc) or 'not usable'}"]
-        )
-        services = None
+        problems.extend([str(p) for p in exc.problems] or [f"--site {args.site}: {str(exc) or 'not usable'}"])
     if services is not None and services.influx_api not in APIS:
         problems.append(
             f"influx_api {services.influx_api!r} (site file or SEATWATCH_INFLUX_API) "
@@ -184,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
             log.warning("%s; trying again in 5 s (the broker keeps the readings meanwhile)", exc)
             stop.wait(5)
     if stop.is_set():
-        return 0
+        return EXIT_OK
     service = IngestService(site, services, options, JournalWriter(make_writer(services, api)))
     if args.health_port is not None:
         try:
@@ -207,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     service.run(stop)
     log.info("ingest stopped after %.0f s", time.monotonic() - started)
-    return 0
+    return EXIT_OK
 
 
 def _replay(folder: Path, services: Services) -> int:
@@ -238,4 +233,4 @@ def _replay(folder: Path, services: Services) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
+    return EXIT_OK

@@ -35,20 +35,18 @@ from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from seatwatch.core.contract import encode_ack
-from seatwatch.core.mqtt_connection import ConnectionLog, failure, refusal
+from seatwatch.core.mqtt_connection import ConnectionLog, failure, make_client, refusal
 from seatwatch.core.settings import Services
 from seatwatch.core.topics import (
     ack_topic,
@@ -74,17 +72,6 @@ class AckToken(NamedTuple):
 Handler = Callable[[mqtt.MQTTMessage, AckToken], None]
 
 
-def _client(services: Services, client_id: str, manual_ack: bool) -> mqtt.Client:
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack
-    )
-    if services.mqtt_username:
-        client.username_pw_set(services.mqtt_username, services.mqtt_password)
-    if services.mqtt_tls:
-        client.tls_set(ca_certs=services.mqtt_ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-    return client
-
-
 def fetch_retained(
     services: Services, topic: str, connection: ConnectionLog, quiet_s: float = 0.5, timeout_s: float = 10.0
 ) -> list[tuple[str, bytes | bytearray]]:
@@ -106,7 +93,7 @@ def fetch_retained(
         else:
             client.subscribe(topic, qos=1)
 
-    client = _client(services, f"seatwatch-ingest-prefetch-{time.time_ns()}", manual_ack=False)
+    client = make_client(services, f"seatwatch-ingest-prefetch-{time.time_ns()}")
     client.on_connect = on_connect
     client.on_subscribe = lambda *_args: answered.set()
     client.on_message = lambda _c, _u, message: (
@@ -165,10 +152,9 @@ class Consumer:
         self.connection = ConnectionLog(
             services, log, "readings wait at the broker or in the bridges meanwhile, retrying"
         )
-        self.client = _client(services, client_id, manual_ack=True)
+        self.client = make_client(services, client_id, manual_ack=True, log=self.connection)
         self.client.suppress_exceptions = True  # belt and braces: paho's thread must outlive any bug
         self.client.on_connect = self._connected
-        self.connection.watch(self.client)
         self.client.on_disconnect = self._disconnected
         self.client.on_message = self._message
         # Reconnect fast: until we re-subscribe after a broker restart, bridges hold their readings back.

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from seatwatch import __version__
+from seatwatch.core.command_startup import EXIT_USAGE, report_problems
+from seatwatch.core.config_errors import ConfigError
 
 
 class Command(NamedTuple):
@@ -43,8 +45,6 @@ COMMANDS: dict[str, Command] = {
         "run the whole pipeline on this machine with simulated sensors", "seatwatch.demo.command"
     ),
 }
-
-EXIT_USAGE = 2
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -104,7 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command.module is None:
         print(f"seatwatch {name}: not built yet in this version ({__version__}).", file=sys.stderr)
         return EXIT_USAGE
-    return int(importlib.import_module(command.module).run(args))
+    try:
+        return int(importlib.import_module(command.module).run(args))
+    except ConfigError as exc:  # a site file, its services, a profile: every problem, file:line: key
+        return report_problems(exc)
 
 
 def _top_parser() -> argparse.ArgumentParser:

@@ -57,7 +57,9 @@ def test_shipped_profiles_decode_what_the_simulator_encodes() -> None:
 def test_a_bad_profile_names_the_file_and_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "mine.toml"
     bad.write_text('quantity = "noise"\nfunction = 6\nregister = 0\ntype = "u8"\n')
-    with pytest.raises(DriverConfigError, match=r"mine.toml: function must be 3 or 4; type must be one of"):
+    with pytest.raises(
+        DriverConfigError, match=r"mine.toml:2: function: must be 3 or 4; .*mine.toml:4: type: must be one of"
+    ):
         load_register_profile("mine.toml", tmp_path)
     with pytest.raises(DriverConfigError, match="no such shipped profile"):
         load_register_profile("nope")

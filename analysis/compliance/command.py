@@ -32,7 +32,7 @@ from analysis.compliance.result_points import compliance_lines
 from analysis.compliance.upkeep import SETTLE, Span, roll_up, upkeep
 from analysis.compliance.verdict import counts_text
 from analysis.compliance.windows import PeriodError, windows
-from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.command_startup import EXIT_OK, EXIT_USAGE
 from seatwatch.core.influxql import InfluxQLError
 from seatwatch.core.line_protocol import WriteError, write_v1
 from seatwatch.core.wording import plural, site_period
@@ -150,18 +150,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         inputs = load_inputs(args)
         every = parse_every(args.every) if args.every else None
-    except (ConfigError, InputError) as exc:
+    except InputError as exc:  # a ConfigError: seatwatch.cli prints its problems, exit 2
         return report_input_error("analyze", exc)
     try:
         if every is None:
             _run_once(inputs, inputs.start, inputs.end, args.min_coverage)
-            return 0
+            return EXIT_OK
         _serve(inputs, every, args.min_coverage)
-        return 0
+        return EXIT_OK
     except (NoDataError, PeriodError) as exc:
         return report_input_error("analyze", exc)
     except (InfluxQLError, WriteError) as exc:  # the database is down or refuses us: docs/contracts.md exit 2
         print(f"seatwatch analyze: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except KeyboardInterrupt:
-        return 0
+        return EXIT_OK

@@ -14,12 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.command_startup import EXIT_USAGE, load_site_and_services
 from seatwatch.core.influxql import InfluxQLClient
 from seatwatch.core.rules.profile import RulesProfile, load_rules_profile
-from seatwatch.core.settings import load_services
 from seatwatch.core.site import Site
-from seatwatch.core.site_file import load_site
 
 
 class InputError(ValueError):
@@ -88,7 +86,7 @@ def parse_moment(text: str, tz: ZoneInfo, option: str) -> datetime:
 
 def load_inputs(args: argparse.Namespace) -> Inputs:
     """Site, profile, period and client from the parsed arguments; raises ConfigError or InputError."""
-    site = load_site(args.site)
+    site, services = load_site_and_services(args.site)
     base = Path(args.site).resolve().parent
     profile = load_rules_profile(args.profile or site.profile, base_dir=base)
     tz = site.hours.timezone
@@ -97,7 +95,6 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
         raise InputError(f"--from {args.start} is not before --to {args.end}")
     if args.min_coverage is not None and not 0 < args.min_coverage <= 1:
         raise InputError(f"--min-coverage {args.min_coverage} must be a share in (0, 1]")
-    services = load_services(site.services, base=base, site=site.id)
     client = InfluxQLClient(services.influx_url, services.influx_db, services.influx_token)
     return Inputs(
         site, profile, start, end, client, services.influx_url, services.influx_db, services.influx_token
@@ -106,9 +103,5 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
 
 def report_input_error(command: str, exc: Exception) -> int:
     """Print a bad-input error for ``command`` and return exit status 2."""
-    if isinstance(exc, ConfigError):
-        for problem in exc.problems:
-            print(f"seatwatch {command}: {problem}", file=sys.stderr)
-    else:
-        print(f"seatwatch {command}: {exc}", file=sys.stderr)
-    return 2
+    print(f"seatwatch {command}: {exc}", file=sys.stderr)
+    return EXIT_USAGE

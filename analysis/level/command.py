@@ -37,9 +37,8 @@ from seatwatch.core.acoustics.meter import IntervalLevels, SoundLevelMeter
 from seatwatch.core.acoustics.sensitivity import CalibrationError, sensitivity_from_calibrator
 from seatwatch.core.acoustics.wav import WavStream, read_wav
 from seatwatch.core.acoustics.weighting import MAX_FS_HZ, MIN_FS_HZ
+from seatwatch.core.command_startup import EXIT_OK, EXIT_USAGE
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
 STEP_S = 0.1
 PROGRESS_AFTER_S = 60.0
 SENSITIVITY_RANGE_DB = (40.0, 194.0)
@@ -211,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
             levels = measure(stream, sensitivity, _progress_printer(stream.duration_s))
     except ValueError as error:  # WavError and CalibrationError included: bad input, never a traceback
         print(f"seatwatch level: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return EXIT_USAGE
     class_1, statement = rate_statement(stream.fs)
     levels["class_1"] = class_1
     if args.json:

@@ -18,7 +18,7 @@ from analysis.report.output_files import prepare_folder, private_file
 from analysis.report.pdf import PdfUnavailable, write_pdf
 from analysis.report.seats_csv import write_seats_csv, write_zones_csv
 from seatwatch.core.calibration_records import load_records
-from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.command_startup import EXIT_OK, EXIT_USAGE
 from seatwatch.core.i18n import LOCALES, normalize_locale
 from seatwatch.core.influxql import InfluxQLError
 from seatwatch.core.wording import plural
@@ -91,21 +91,21 @@ def run(args: argparse.Namespace) -> int:
             args.source,
         )
         book = load_records(inputs.client, inputs.site.id)
-    except (ConfigError, InputError, NoDataError, PeriodError) as exc:
+    except (InputError, NoDataError, PeriodError) as exc:  # a ConfigError: seatwatch.cli prints it, exit 2
         return report_input_error("report", exc)
     except InfluxQLError as exc:  # the database is down or refuses us: an unavailable prerequisite
         print(f"seatwatch report: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     lang = args.lang or inputs.site.locale
     doc = report_document(assessment, lang, book, args.document_number)
     try:
         write_report(doc, out, pdf=not args.no_pdf)
     except OSError as exc:
         print(f"seatwatch report: cannot write to {out}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except PdfUnavailable as exc:
         print(f"seatwatch report: report.pdf not written: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     s = doc["summary"]
     print(f"{out}/report.html: {plural(s['seats'], 'seat')} — {counts_text(s)} ({lang})")
-    return 0
+    return EXIT_OK

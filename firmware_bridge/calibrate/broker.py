@@ -5,6 +5,12 @@ both must honour the same settings (TLS, username, password from the environment
 the password in a message. Its errors are worded as the bridge's and ingest's
 (:mod:`seatwatch.core.mqtt_connection`): the user the broker refused, or which CA setting to check when TLS
 verification fails — not a bare "cannot reach" for a certificate that did not verify.
+
+The client is :func:`seatwatch.core.mqtt_connection.make_client`'s, so calibrate speaks MQTT v5 and
+TLS as the bridge and ingest do. What 3.1.1's ``clean_session=True`` gave, v5 splits in two: ``clean_start``
+(start without any earlier session of this id) on the CONNECT, and no ``SessionExpiryInterval`` (the
+session ends with the connection). Retained records are published and received as before; a PUBACK now
+carries a reason code, and 0x10 "no matching subscribers" is still a record the broker keeps retained.
 """
 
 from __future__ import annotations
@@ -13,10 +19,9 @@ import threading
 import uuid
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from seatwatch.core.mqtt_connection import broker_name, failure, refusal
+from seatwatch.core.mqtt_connection import broker_name, failure, make_client, refusal
 from seatwatch.core.settings import Services
 
 CONNECT_TIMEOUT_S = 10.0
@@ -33,16 +38,7 @@ def connect(services: Services, purpose: str) -> mqtt.Client:
     installers calibrating at once must not take over each other's session.
     """
     host, port = services.mqtt_host_port
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"seatwatch-calibrate-{purpose}-{uuid.uuid4().hex[:8]}",
-        protocol=mqtt.MQTTv311,
-        clean_session=True,
-    )
-    if services.mqtt_username:
-        client.username_pw_set(services.mqtt_username, services.mqtt_password)
-    if services.mqtt_tls:
-        client.tls_set(ca_certs=services.mqtt_ca_file)
+    client = make_client(services, f"seatwatch-calibrate-{purpose}-{uuid.uuid4().hex[:8]}")
     connected = threading.Event()
     outcome: list[ReasonCode] = []
 
@@ -54,7 +50,7 @@ def connect(services: Services, purpose: str) -> mqtt.Client:
 
     client.on_connect = on_connect
     try:
-        client.connect(host, port, keepalive=30)
+        client.connect(host, port, keepalive=30, clean_start=True)
     except OSError as exc:
         raise BrokerError(failure(services, exc)) from exc
     client.loop_start()

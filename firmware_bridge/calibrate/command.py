@@ -43,17 +43,14 @@ from seatwatch.core.calibration_records import (
     certificate_problem,
     missing_provenance,
 )
-from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.command_startup import EXIT_OK, EXIT_USAGE, load_site_and_services
 from seatwatch.core.contract import NOISE_RANGE_DB
 from seatwatch.core.i18n import LOCALES
-from seatwatch.core.settings import load_services
 from seatwatch.core.site import Sensor, Site
-from seatwatch.core.site_file import load_site
 from seatwatch.core.vocabulary import Quantity
 from seatwatch.core.wording import plural
 
 EXIT_REFUSED = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 PROVENANCE_OPTIONS = {
@@ -331,16 +328,11 @@ class _Context:
 def run(args: argparse.Namespace) -> int:
     err = console(stderr=True)
     store: RecordStore | None = None
+    site, services = load_site_and_services(args.site)  # a ConfigError: seatwatch.cli prints it, exit 2
     try:
-        site = load_site(args.site)
-        services = load_services(site.services, base=site.path.parent if site.path else None)
         store = RecordStore(site.id, services, args.state_dir)
         context = _Context(site, store, lambda s: LiveReadings(services, site.id, s), console(), err)
         return _ACTIONS[args.action](args, context)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_USAGE
     except UsageError as exc:
         print(f"seatwatch calibrate {args.action}: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -439,7 +431,7 @@ def _list(args: argparse.Namespace, context: _Context) -> int:
         print(f"note: {unknown} records name sensors not in {args.site}", file=sys.stderr)
     if args.json:
         print(json.dumps([json.loads(r.to_json()) for r in records], indent=2, ensure_ascii=False))
-        return 0
+        return EXIT_OK
     now = datetime.now(UTC)
     tz = context.site.hours.timezone  # what the installer's clock said, with the offset
     for r in records:
@@ -450,7 +442,7 @@ def _list(args: argparse.Namespace, context: _Context) -> int:
             f"until {r.valid_until.astimezone(tz):%Y-%m-%d}  {_status(book, r, now):<10}  {r.id}{flag}"
         )
     print(plural(len(records), "record"))
-    return 0
+    return EXIT_OK
 
 
 def _show(args: argparse.Namespace, context: _Context) -> int:
@@ -476,7 +468,7 @@ def _show(args: argparse.Namespace, context: _Context) -> int:
         published, status = recording.distribute(context.err, context.store, context.site, record)
         print(f"published: {published}")
         return status
-    return 0
+    return EXIT_OK
 
 
 def _due(args: argparse.Namespace, context: _Context) -> int:
@@ -507,7 +499,7 @@ def _due(args: argparse.Namespace, context: _Context) -> int:
     if lines:
         verb = "needs" if len(lines) == 1 else "need"
         print(f"{plural(len(lines), 'sensor quantity')} {verb} calibration within {plural(args.days, 'day')}")
-    return 0
+    return EXIT_OK
 
 
 _ACTIONS: dict[str, Callable[[argparse.Namespace, _Context], int]] = {

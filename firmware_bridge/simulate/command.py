@@ -13,12 +13,13 @@ import tempfile
 import threading
 from pathlib import Path
 
-from firmware_bridge.command_site import load_site_or_report
 from firmware_bridge.driver_config import DriverConfigError
 from firmware_bridge.simulate import rehearsal
 from firmware_bridge.simulate.simulator import Simulator
 from firmware_bridge.simulate.site_copy import rewrite_ports
+from seatwatch.core.command_startup import EXIT_OK, EXIT_USAGE
 from seatwatch.core.site import Site
+from seatwatch.core.site_file import load_site
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,17 +55,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    site = load_site_or_report(args.site)
-    if site is None:
-        return 2
+    site = load_site(args.site)  # a ConfigError: seatwatch.cli prints its problems, exit 2
     if args.bridge is not None and args.bridge not in site.bridges:
         print(f"seatwatch simulate: {args.site}: no bridge {args.bridge!r}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     port_dir = args.port_dir or Path(tempfile.mkdtemp(prefix="seatwatch-sim-"))
     simulator = Simulator(site, args.bridge, port_dir=port_dir, seed=args.seed, biases=rehearsal.biases(args))
     if not simulator.sensors:
         print(f"seatwatch simulate: {args.site}: no reference or Modbus sensors to simulate", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     done = threading.Event()  # handlers first: a supervisor may stop us as soon as the ports are listed
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -73,11 +72,11 @@ def run(args: argparse.Namespace) -> int:
     except (DriverConfigError, RuntimeError, OSError) as exc:
         simulator.stop()
         print(f"seatwatch simulate: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     rehearsing = rehearsal.start(args, simulator)
     if rehearsing is None:
         simulator.stop()
-        return 2
+        return EXIT_USAGE
     for sensor_id in simulator.sensors:
         print(f"{sensor_id}\t{simulator.port_for(sensor_id)}", flush=True)
     if args.write_site is not None:
@@ -86,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             simulator.stop()
             print(f"seatwatch simulate: --write-site {args.write_site}: {exc.strerror}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         bridges = sorted({s.bridge for s in simulator.sensors.values()})
         print(
             f"wrote {args.write_site}; while this runs: "
@@ -97,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     done.wait()
     simulator.stop()
     rehearsing.stop()
-    return 0
+    return EXIT_OK
 
 
 def write_site_copy(site: Site, simulator: Simulator, target: Path) -> None:

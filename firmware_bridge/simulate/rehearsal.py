@@ -22,11 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware_bridge.simulate.simulator import SensorBias, Simulator
 from seatwatch.core.acoustics.weighting import weighting_db
-from seatwatch.core.mqtt_connection import broker_name
+from seatwatch.core.mqtt_connection import broker_name, make_client
 from seatwatch.core.settings import load_services
 from seatwatch.core.topics import simulate_topic
 
@@ -234,11 +233,7 @@ class Rehearsal:
         services = load_services(model.services, base=model.path.parent if model.path else None)
         site = model.id
         host, port = services.mqtt_host_port
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"seatwatch-simulate-{site}")
-        if services.mqtt_username:
-            client.username_pw_set(services.mqtt_username, services.mqtt_password)
-        if services.mqtt_tls:
-            client.tls_set(ca_certs=services.mqtt_ca_file)
+        client = make_client(services, f"seatwatch-simulate-{site}")
 
         def on_connect(c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
             c.subscribe(simulate_topic(site), qos=1)

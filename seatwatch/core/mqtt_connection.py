@@ -1,4 +1,13 @@
-"""Why an MQTT client is not connected, said plainly: shared by the bridge, ingest and calibrate.
+"""Every seatwatch MQTT client, built one way; and why one is not connected, said plainly.
+
+:func:`make_client` is the only place a paho client is made (bridge publisher, ingest consumer, calibrate,
+the demo and the simulator's rehearsal control topic), so the clients cannot drift apart again: MQTT v5
+(reason codes on PUBACK and CONNACK, session expiry), TLS with ``ssl.PROTOCOL_TLS_CLIENT`` (the broker's
+certificate verified against ``mqtt_ca_file`` and its host name checked) when the URL says ``mqtts://``,
+and the user name and password of the service settings (seatwatch/core/settings.py: the password from the
+environment or a file, never shown). Whether a session is clean or persistent is no longer a property of
+the client under v5 but of each CONNECT: callers pass ``clean_start`` (and a ``SessionExpiryInterval``
+property for a session that outlives the connection) to ``connect``/``connect_async``.
 
 paho hides the reasons a broker will not have us. A refused CONNACK (a wrong user or password: Mosquitto 2.0
 answers 0x87 "Not authorized" under MQTT v5) reaches only ``on_connect``; a failed TLS handshake or an
@@ -22,6 +31,7 @@ import sys
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from seatwatch.core.settings import Services
@@ -101,3 +111,28 @@ class ConnectionLog:
     def _connect_failed(self, client: mqtt.Client, userdata: Any) -> None:
         """paho calls this from inside its ``except OSError`` around a failed (re)connect: say why."""
         self.report(failure(self.services, sys.exception()))
+
+
+def make_client(
+    services: Services,
+    client_id: str,
+    *,
+    manual_ack: bool = False,
+    log: ConnectionLog | None = None,
+) -> mqtt.Client:
+    """A paho client for ``services``' broker, not yet connected (module doc: v5, TLS, credentials).
+
+    ``manual_ack``: the caller acknowledges each QoS 1 message itself, once it is durable (ingest).
+    ``log``: the connection log that reports failed (re)connection attempts — for clients that retry by
+    themselves; a one-shot client reports its own single failure instead.
+    """
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack
+    )
+    if services.mqtt_username:
+        client.username_pw_set(services.mqtt_username, services.mqtt_password)
+    if services.mqtt_tls:
+        client.tls_set(ca_certs=services.mqtt_ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    if log is not None:
+        log.watch(client)
+    return client

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from seatwatch.core.config_errors import ConfigError, Problem, ProblemList
 from seatwatch.core.hours import OccupiedHours, Shift, parse_clock, parse_days
 from seatwatch.core.i18n import default_locale, normalize_locale
 from seatwatch.core.site import DRIVERS, Bridge, Installation, Seat, Sensor, Site, Zone
+from seatwatch.core.toml_config import TomlFile, read_toml
 from seatwatch.core.vocabulary import Quantity, ZoneKind, member_of
 
 # Ids appear in MQTT topics and InfluxDB tags: keep them to characters that are safe in both.
@@ -58,26 +57,7 @@ DRIVER_REQUIRED = {"reference": ("port",), "modbus": ("port", "address", "profil
 
 def load_site(path: Path | str) -> Site:
     """Read and validate a site file. Raises :class:`ConfigError` listing every problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([Problem(str(path), "", f"cannot read the site file: {exc.strerror}")]) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError([Problem(str(path), "", "the site file is not UTF-8 text")]) from exc
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        raise ConfigError([Problem(str(path), "", f"not valid TOML: {exc}", line)]) from exc
-    except RecursionError as exc:
-        line = _line_of(text, r"[\[{](\s*[\[{]){63}")
-        raise ConfigError([Problem(str(path), "", "arrays or tables are nested too deeply", line)]) from exc
-    except ValueError as exc:  # an integer of more than 4,300 digits: Python's conversion limit
-        line = _line_of(text, r"\d{4300}")
-        message = "an integer with thousands of digits (TOML integers are 64-bit)"
-        raise ConfigError([Problem(str(path), "", message, line)]) from exc
-    return _SiteReader(path, text, doc).read()
+    return _SiteReader(read_toml(path, "site file")).read()
 
 
 # What any number or date in a site file must be, whatever its key: TOML integers are 64-bit (Python's
@@ -123,12 +103,12 @@ def _scan(doc: dict[str, Any], add: Any) -> set[str]:
 
 
 class _SiteReader:
-    def __init__(self, path: Path, text: str, doc: dict[str, Any]) -> None:
-        self.path = path
-        self.doc = doc
-        self.p = ProblemList(path, text)
+    def __init__(self, toml: TomlFile) -> None:
+        self.path = toml.path
+        self.doc = toml.data
+        self.p = toml.problems()
         self.tz: ZoneInfo = ZoneInfo("UTC")
-        self.bad = _scan(doc, self.p.add)
+        self.bad = _scan(self.doc, self.p.add)
 
     # -- small checkers -------------------------------------------------------------------------
     def unknown_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -520,12 +500,6 @@ class _SiteReader:
                             f"seat {a.seat!r} already has sensor {b.sensor!r} measuring "
                             f"{'/'.join(sorted(shared))} then ({where_b})",
                         )
-
-
-def _line_of(text: str, pattern: str) -> int | None:
-    """The 1-based line where ``pattern`` first matches, to point at what the parser could not take."""
-    match = re.search(pattern, text)
-    return text.count("\n", 0, match.start()) + 1 if match else None
 
 
 def _article(names: str) -> str:

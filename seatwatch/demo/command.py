@@ -30,12 +30,13 @@ from typing import Any
 from firmware_bridge.calibrate.broker import BrokerError, close, connect
 from firmware_bridge.calibrate.record_store import RecordStore
 from firmware_bridge.simulate.simulator import SensorBias, Simulator
-from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.command_startup import EXIT_OK, EXIT_USAGE
 from seatwatch.core.contract import Reading, encode
 from seatwatch.core.influxql import InfluxQLClient, InfluxQLError, quote_ident
 from seatwatch.core.schema import Light, Noise, Tag, level_ql
 from seatwatch.core.settings import Services, load_services
 from seatwatch.core.site import Site
+from seatwatch.core.site_file import load_site
 from seatwatch.core.topics import ingest_status_topic
 from seatwatch.core.wording import plural
 from seatwatch.demo import prerequisites
@@ -50,7 +51,6 @@ from seatwatch.demo.demo_site import EXAMPLE_SITE, write_demo_site
 from seatwatch.local_servers import Influxd, Mosquitto
 from seatwatch.setup_db.command import setup_database
 
-EXIT_USAGE = 2
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 INGEST_CLIENT_ID = "seatwatch-demo-ingest"
@@ -131,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"seatwatch demo: {problem}", file=sys.stderr)
         return EXIT_USAGE
+    # The user's own file, checked before any server starts: a ConfigError names its lines (not those of
+    # the demo's rewritten copy); seatwatch.cli prints it, exit 2.
+    load_site(args.site)
     env = dict(os.environ, PATH=prerequisites.SEARCH_PATH)
     missing = prerequisites.missing(env)
     if missing:
@@ -150,10 +153,6 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nStopping: every process the demo started is being stopped.", flush=True)
         return EXIT_INTERRUPTED
-    except ConfigError as exc:
-        for config_problem in exc.problems:
-            print(f"seatwatch demo: {config_problem}", file=sys.stderr)
-        return EXIT_USAGE
     except (DemoFailed, BrokerError, InfluxQLError, RuntimeError, OSError) as exc:
         # a server that would not start, a broker or database that refused us: say what, not a traceback
         print(f"seatwatch demo: {exc}", file=sys.stderr)
@@ -197,7 +196,7 @@ class Demo:
         self.tell(site, services, day, report, dashboards)
         if self.args.keep_running:
             self.keep_running(site, services)
-        return 0
+        return EXIT_OK
 
     def start_servers(self) -> tuple[str, str]:
         urls = []

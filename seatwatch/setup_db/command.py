@@ -18,12 +18,9 @@ import argparse
 import re
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-from seatwatch.core.config_errors import ConfigError
+from seatwatch.core.command_startup import EXIT_OK, EXIT_USAGE, load_site_and_services
 from seatwatch.core.influxql import InfluxQLClient, InfluxQLError, quote_ident
-from seatwatch.core.settings import load_services
-from seatwatch.core.site_file import load_site
 
 POLICY = "seatwatch"
 _DURATION = re.compile(r"^(\d+)([hdw])$|^INF$")
@@ -99,19 +96,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    _site, services = load_site_and_services(args.site)  # a ConfigError: seatwatch.cli prints it, exit 2
     try:
-        site = load_site(args.site)
-        services = load_services(site.services, base=Path(args.site).resolve().parent, site=site.id)
         for duration in (args.keep, args.shard_duration):
             if duration is not None:
                 _hours(duration)  # a bad duration is a usage error before anything is touched
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"seatwatch setup-db: {problem}", file=sys.stderr)
-        return 2
     except ValueError as exc:
         print(f"seatwatch setup-db: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     client = InfluxQLClient(services.influx_url, services.influx_db, services.influx_token)
     try:
         done = setup_database(client, args.keep, args.shard_duration)
@@ -119,9 +111,9 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"seatwatch setup-db: {exc} (InfluxDB 1.x only; see docs/deploy.md for 2.x/3.x)", file=sys.stderr
         )
-        return 2
+        return EXIT_USAGE
     what = "created" if done.created_policy else "altered" if done.altered_policy else "unchanged"
     print(
         f"database {services.influx_db!r} at {services.influx_url}: ready; retention policy {POLICY!r} {what}"
     )
-    return 0
+    return EXIT_OK

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from firmware_bridge.wiring import wiring_problems
+from seatwatch.core.command_startup import EXIT_OK, EXIT_USAGE, report_problems
 from seatwatch.core.config_errors import ConfigError
 from seatwatch.core.site_file import load_site
 from seatwatch.core.vocabulary import Quantity
@@ -29,10 +30,9 @@ def run(args: argparse.Namespace) -> int:
         if problems:
             raise ConfigError(problems)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        report_problems(exc)
         print(f"{args.site}: {plural(len(exc.problems), 'problem')}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     noise = sum(Quantity.NOISE in s.measures for s in site.sensors.values())
     light = sum(Quantity.LIGHT in s.measures for s in site.sensors.values())
     print(
@@ -42,4 +42,4 @@ def run(args: argparse.Namespace) -> int:
         f"{plural(len(site.bridges), 'bridge')}, {plural(len(site.installations), 'installation')}, "
         f"profile {site.profile!r}"
     )
-    return 0
+    return EXIT_OK

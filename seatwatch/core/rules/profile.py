@@ -9,14 +9,14 @@ in ``seatwatch/core/rules/README.md``.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seatwatch.core.config_errors import ConfigError, Problem, ProblemList
+from seatwatch.core.config_errors import ConfigError, Problem
 from seatwatch.core.hours import parse_clock
+from seatwatch.core.toml_config import TomlFile, read_toml
 from seatwatch.core.vocabulary import Metric, ZoneKind, member_of
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "profiles"
@@ -164,25 +164,14 @@ def resolve_profile_path(name_or_path: str, base_dir: Path | str | None = None) 
 
 def load_rules_profile(name_or_path: str, base_dir: Path | str | None = None) -> RulesProfile:
     """Read and validate a profile. Raises :class:`ConfigError` listing every problem with its line."""
-    path = resolve_profile_path(name_or_path, base_dir)
-    problem: Problem | None = None
-    try:
-        text = path.read_text(encoding="utf-8")
-        return _ProfileReader(path, text, tomllib.loads(text)).read()
-    except OSError as exc:
-        problem = Problem(str(path), "", f"cannot read the rules profile: {exc.strerror}")
-    except UnicodeDecodeError:
-        problem = Problem(str(path), "", "the rules profile is not UTF-8 text")
-    except tomllib.TOMLDecodeError as exc:
-        problem = Problem(str(path), "", f"not valid TOML: {exc}", getattr(exc, "lineno", None))
-    raise ConfigError([problem])
+    return _ProfileReader(read_toml(resolve_profile_path(name_or_path, base_dir), "rules profile")).read()
 
 
 class _ProfileReader:
-    def __init__(self, path: Path, text: str, doc: dict[str, Any]) -> None:
-        self.path = path
-        self.doc = doc
-        self.p = ProblemList(path, text)
+    def __init__(self, toml: TomlFile) -> None:
+        self.path = toml.path
+        self.doc = toml.data
+        self.p = toml.problems()
         self.standards: dict[str, Standard] = {}
 
     def read(self) -> RulesProfile:
