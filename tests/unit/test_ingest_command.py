@@ -28,6 +28,6 @@ def test_a_config_error_without_problems_is_a_usage_error_naming_the_site(
     def refuse(path: str | Path) -> None:
         raise ConfigError([])
 
-    monkeypatch.setattr(command, "load_site", refuse)
+    monkeypatch.setattr(command, "load_site_and_services", refuse)
     assert command.run(_args(site)) == command.EXIT_USAGE
     assert f"seatwatch ingest: --site {site}: not usable" in capsys.readouterr().err
